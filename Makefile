@@ -1,0 +1,70 @@
+# kedge build, test and benchmark entry points. See README.md.
+SHELL := /bin/bash
+
+GO ?= go
+BIN := bin
+K8S_VERSION := $(shell awk '$$1=="k8s.io/kubernetes" {print $$2; exit}' go.mod)
+K8S_MINOR := $(word 2,$(subst ., ,$(K8S_VERSION)))
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+
+TAGS := netgo,osusergo,static_build,sqlite_omit_load_extension
+K8S_X := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+	-X $(p).gitVersion=$(K8S_VERSION)-kedge -X $(p).gitMajor=1 -X $(p).gitMinor=$(K8S_MINOR) \
+	-X $(p).gitCommit=$(COMMIT) -X $(p).gitTreeState=clean -X $(p).buildDate=$(BUILD_DATE))
+LDFLAGS := -s -w -extldflags -static \
+	-X github.com/kedge-io/kedge/version.Version=$(VERSION) \
+	-X github.com/kedge-io/kedge/version.GitCommit=$(COMMIT) $(K8S_X)
+
+# build ARCH GOARCH GOARM CC OUT
+define gobuild
+	CGO_ENABLED=1 GOOS=linux GOARCH=$(2) GOARM=$(3) CC=$(4) \
+		$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(5) ./cmd/kedge
+endef
+
+.PHONY: all build build-arm64 build-armv7 deps deps-cross test test-unit test-integration bench fmt vet clean
+
+all: build
+
+build: $(BIN)/kedge
+
+$(BIN)/kedge: FORCE
+	$(call gobuild,amd64,amd64,,gcc,$@)
+
+build-arm64: deps-cross
+	$(call gobuild,arm64,arm64,,aarch64-linux-gnu-gcc,$(BIN)/kedge-arm64)
+	file $(BIN)/kedge-arm64
+
+build-armv7: deps-cross
+	$(call gobuild,arm,arm,7,arm-linux-gnueabihf-gcc,$(BIN)/kedge-armv7)
+
+# deps installs the Debian packages the build and tests need when missing.
+deps:
+	@scripts/deps.sh base
+
+deps-cross:
+	@scripts/deps.sh cross
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet -tags $(TAGS) ./...
+
+test-unit:
+	$(GO) test -tags $(TAGS) ./...
+
+test-integration: build build-arm64
+	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_BIN_ARM64=$(CURDIR)/$(BIN)/kedge-arm64 \
+		$(GO) test -tags $(TAGS),e2e -count=1 -timeout 30m -v ./tests/...
+
+test: deps fmt vet test-unit test-integration
+
+bench: build
+	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge scripts/bench.sh
+
+clean:
+	rm -rf $(BIN)
+
+FORCE:

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kedge-io/kedge/config"
+	"github.com/kedge-io/kedge/server"
+)
+
+const defaultConfigFile = "/etc/kedge/config.yaml"
+
+func newServerCommand() *cobra.Command {
+	var cfg server.Config
+	var configFile string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a control-plane node (and its workloads)",
+		Args:  cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error {
+			return applyConfig(cmd, configFile)
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cfg.DisableAgent {
+				return errors.New("this kedge build has no node agent yet (containerd, kubelet); run the control plane alone with --disable-agent")
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return server.Run(ctx, cfg)
+		},
+	}
+	cmd.Flags().StringVarP(&configFile, "config", "c", defaultConfigFile, "Config file; files in <config>.d/*.yaml are read after it (env KEDGE_CONFIG)")
+	cfg.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// applyConfig fills flags not given on the command line from KEDGE_* env
+// vars and the config files.
+func applyConfig(cmd *cobra.Command, configFile string) error {
+	src := config.Source{Path: configFile, Explicit: cmd.Flags().Changed("config"), Environ: os.Environ()}
+	if env := os.Getenv("KEDGE_CONFIG"); env != "" && !src.Explicit {
+		src.Path, src.Explicit = env, true
+	}
+	return config.Apply(cmd.Flags(), src)
+}

@@ -1,0 +1,35 @@
+package controlplane
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestArgsOverrideAndRepeat(t *testing.T) {
+	got, err := Args(map[string]string{"v": "0", "profiling": "false"},
+		[]string{"v=2", "--feature-gates=A=true", "feature-gates=B=false"}, "kube-apiserver-arg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--feature-gates=A=true", "--feature-gates=B=false", "--profiling=false", "--v=2"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestArgsRejectsMissingValue(t *testing.T) {
+	_, err := Args(nil, []string{"audit-log-path"}, "kube-apiserver-arg")
+	if err == nil || !strings.Contains(err.Error(), "--kube-apiserver-arg") {
+		t.Fatalf("got %v, want error naming --kube-apiserver-arg", err)
+	}
+}
+
+func TestParseUnknownFlagNamesIt(t *testing.T) {
+	fs := newFlagSet("x")
+	fs.String("known", "", "")
+	err := parse(fs, "kube-scheduler", "kube-scheduler-arg", []string{"--bogus-flag=1"})
+	if err == nil || !strings.Contains(err.Error(), "bogus-flag") || !strings.Contains(err.Error(), "--kube-scheduler-arg") {
+		t.Fatalf("got %v, want error naming bogus-flag and --kube-scheduler-arg", err)
+	}
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	controlplaneapiserver "k8s.io/kubernetes/pkg/controlplane/apiserver"
+
+	"github.com/kedge-io/kedge/server/pki"
+)
+
+// apiServerDefaults are kedge's kube-apiserver flags; --kube-apiserver-arg
+// overrides any of them.
+func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []string) map[string]string {
+	issuer := "https://kubernetes.default.svc." + cfg.ClusterDomain
+	return map[string]string{
+		"advertise-address":                  advertiseIP.String(),
+		"bind-address":                       cfg.BindAddress,
+		"secure-port":                        strconv.Itoa(cfg.HTTPSPort),
+		"allow-privileged":                   "true",
+		"anonymous-auth":                     "false",
+		"authorization-mode":                 "Node,RBAC",
+		"enable-admission-plugins":           "NodeRestriction",
+		"client-ca-file":                     b.ClientCA,
+		"tls-cert-file":                      b.ServingCert,
+		"tls-private-key-file":               b.ServingKey,
+		"cert-dir":                           filepath.Join(cfg.tlsDir(), "temporary-certs"),
+		"etcd-servers":                       strings.Join(etcd, ","),
+		"storage-backend":                    "etcd3",
+		"endpoint-reconciler-type":           endpointReconciler(cfg),
+		"kubelet-client-certificate":         b.KubeletClientCert,
+		"kubelet-client-key":                 b.KubeletClientKey,
+		"kubelet-preferred-address-types":    "InternalIP,ExternalIP,Hostname",
+		"proxy-client-cert-file":             b.FrontProxyClientCert,
+		"proxy-client-key-file":              b.FrontProxyClientKey,
+		"requestheader-client-ca-file":       b.RequestHeaderCA,
+		"requestheader-allowed-names":        "system:auth-proxy",
+		"requestheader-extra-headers-prefix": "X-Remote-Extra-",
+		"requestheader-group-headers":        "X-Remote-Group",
+		"requestheader-username-headers":     "X-Remote-User",
+		"service-account-issuer":             issuer,
+		"api-audiences":                      issuer,
+		"service-account-key-file":           b.ServiceAccountKey,
+		"service-account-signing-key-file":   b.ServiceAccountKey,
+		"service-cluster-ip-range":           cfg.ServiceCIDR,
+		"service-node-port-range":            cfg.ServiceNodePortRange,
+		"profiling":                          "false",
+	}
+}
+
+// tuneWrites lowers the apiserver's periodic writes when it is the only
+// server. Its identity lease lasts an hour but upstream renews it every
+// 10 s, which is a SQLite row (~47 KB of I/O) every 10 s for nothing when
+// no peer reads it; every 10 minutes keeps a wide margin.
+func tuneWrites(cfg Config) {
+	if cfg.DatastoreEndpoint == "" {
+		controlplaneapiserver.IdentityLeaseRenewIntervalPeriod = 10 * time.Minute
+	}
+}
+
+// endpointReconciler picks how the apiserver maintains the `kubernetes`
+// Service endpoints. SQLite means exactly one server, and "master-count"
+// only writes when the endpoints change, where "lease" rewrites a lease
+// every 10 s: on an SD card that is the difference that matters.
+func endpointReconciler(cfg Config) string {
+	if cfg.DatastoreEndpoint == "" {
+		return "master-count"
+	}
+	return "lease"
+}
+
+// controllerManagerDefaults run the controller-manager with its own
+// identity, without leader election (one server) and without its own
+// serving port (nothing needs it, and two test nodes on one host would
+// collide on 10257).
+func controllerManagerDefaults(cfg Config, b *pki.Bundle, kubeconfig string) map[string]string {
+	return map[string]string{
+		"kubeconfig":                       kubeconfig,
+		"authentication-kubeconfig":        kubeconfig,
+		"authorization-kubeconfig":         kubeconfig,
+		"leader-elect":                     strconv.FormatBool(cfg.DatastoreEndpoint != ""),
+		"secure-port":                      "0",
+		"allocate-node-cidrs":              "true",
+		"cluster-cidr":                     cfg.ClusterCIDR,
+		"service-cluster-ip-range":         cfg.ServiceCIDR,
+		"cluster-signing-cert-file":        b.ClientCA,
+		"cluster-signing-key-file":         b.ClientCAKey,
+		"root-ca-file":                     b.ServerCA,
+		"service-account-private-key-file": b.ServiceAccountKey,
+		"use-service-account-credentials":  "true",
+		"profiling":                        "false",
+	}
+}
+
+// schedulerDefaults mirror the controller-manager's.
+func schedulerDefaults(cfg Config, kubeconfig string) map[string]string {
+	return map[string]string{
+		"kubeconfig":                kubeconfig,
+		"authentication-kubeconfig": kubeconfig,
+		"authorization-kubeconfig":  kubeconfig,
+		"leader-elect":              strconv.FormatBool(cfg.DatastoreEndpoint != ""),
+		"secure-port":               "0",
+		"profiling":                 "false",
+	}
+}

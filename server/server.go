@@ -1,0 +1,218 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/kedge-io/kedge/agent/nodeip"
+	"github.com/kedge-io/kedge/component"
+	"github.com/kedge-io/kedge/datastore"
+	"github.com/kedge-io/kedge/server/controlplane"
+	"github.com/kedge-io/kedge/server/kubeconfig"
+	"github.com/kedge-io/kedge/server/pki"
+)
+
+// stopTimeout bounds a clean shutdown of all components.
+const stopTimeout = 30 * time.Second
+
+// Run starts the control plane, logs "kedge server is ready" once it serves,
+// and stops it in reverse order when ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := checkPort(cfg.BindAddress, cfg.HTTPSPort); err != nil {
+		return err
+	}
+	if err := prepareDataDir(cfg.serverDir()); err != nil {
+		return err
+	}
+	lock, err := lockDataDir(cfg.serverDir())
+	if err != nil {
+		return err
+	}
+	defer lock.release()
+
+	advertiseIP, err := resolveAdvertiseIP(cfg)
+	if err != nil {
+		return err
+	}
+	bundle, err := ensurePKI(cfg, advertiseIP)
+	if err != nil {
+		return err
+	}
+	creds, err := writeKubeconfigs(cfg, bundle)
+	if err != nil {
+		return err
+	}
+	tuneWrites(cfg)
+	mgr, admin, err := buildComponents(cfg, advertiseIP, bundle, creds)
+	if err != nil {
+		return err
+	}
+	if err := mgr.Start(ctx); err != nil {
+		return err
+	}
+	err = waitReady(ctx, admin)
+	if err == nil {
+		klog.Info("kedge server is ready")
+		err = mgr.Wait(ctx)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	if stopErr := mgr.Stop(stopCtx); stopErr != nil {
+		klog.Errorf("shutdown: %v", stopErr)
+	}
+	return err
+}
+
+// resolveAdvertiseIP returns the address the apiserver advertises. Kubernetes
+// refuses loopback addresses in the `kubernetes` Service endpoints, so one
+// is rejected here with the flag to fix rather than logged every 10 s.
+func resolveAdvertiseIP(cfg Config) (net.IP, error) {
+	var ip net.IP
+	flag := "--node-ip"
+	switch {
+	case cfg.AdvertiseAddress != "":
+		ip, flag = net.ParseIP(cfg.AdvertiseAddress), "--advertise-address"
+	case len(cfg.NodeIPs) > 0:
+		ip = net.ParseIP(cfg.NodeIPs[0])
+	default:
+		detected, err := nodeip.Detect()
+		if err != nil {
+			return nil, fmt.Errorf("finding the node IP: %w", err)
+		}
+		ip = detected
+	}
+	if ip.IsLoopback() {
+		return nil, fmt.Errorf("%s %s: the apiserver cannot advertise a loopback address; give this node's LAN address (the server may still listen on loopback with --bind-address)", flag, ip)
+	}
+	return ip, nil
+}
+
+func ensurePKI(cfg Config, advertiseIP net.IP) (*pki.Bundle, error) {
+	hostname, err := os.Hostname()
+	if err != nil {
+		return nil, fmt.Errorf("reading hostname: %w", err)
+	}
+	ips := []net.IP{advertiseIP}
+	for _, s := range append(cfg.NodeIPs, cfg.AdvertiseAddress) {
+		if ip := net.ParseIP(s); ip != nil {
+			ips = append(ips, ip)
+		}
+	}
+	bundle, err := pki.Ensure(pki.Options{
+		Dir:           cfg.tlsDir(),
+		Hostname:      strings.ToLower(hostname),
+		NodeIPs:       ips,
+		ServiceIP:     cfg.serviceIP(),
+		ClusterDomain: cfg.ClusterDomain,
+		ExtraSANs:     cfg.TLSSANs,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("preparing certificates in %s: %w", cfg.tlsDir(), err)
+	}
+	return bundle, nil
+}
+
+// credentials are the kubeconfig files components use to reach the apiserver.
+type credentials struct {
+	admin, controller, scheduler, supervisor string
+}
+
+func writeKubeconfigs(cfg Config, b *pki.Bundle) (credentials, error) {
+	server := "https://" + net.JoinHostPort(cfg.localAddress(), strconv.Itoa(cfg.HTTPSPort))
+	c := credentials{
+		admin:      filepath.Join(cfg.credDir(), "admin.kubeconfig"),
+		controller: filepath.Join(cfg.credDir(), "controller.kubeconfig"),
+		scheduler:  filepath.Join(cfg.credDir(), "scheduler.kubeconfig"),
+		supervisor: filepath.Join(cfg.credDir(), "supervisor.kubeconfig"),
+	}
+	mode, _ := cfg.kubeconfigMode()
+	files := []kubeconfig.Options{
+		{Path: c.admin, Mode: 0o600, CertFile: b.AdminCert, KeyFile: b.AdminKey},
+		{Path: c.controller, Mode: 0o600, CertFile: b.ControllerCert, KeyFile: b.ControllerKey},
+		{Path: c.scheduler, Mode: 0o600, CertFile: b.SchedulerCert, KeyFile: b.SchedulerKey},
+		{Path: c.supervisor, Mode: 0o600, CertFile: b.SupervisorCert, KeyFile: b.SupervisorKey},
+		{Path: cfg.WriteKubeconfig, Mode: mode, CertFile: b.AdminCert, KeyFile: b.AdminKey},
+	}
+	for _, f := range files {
+		f.Server, f.CAFile = server, b.ServerCA
+		if err := kubeconfig.Write(f); err != nil {
+			if f.Path == cfg.WriteKubeconfig {
+				return c, fmt.Errorf("%w (check --write-kubeconfig)", err)
+			}
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func buildComponents(cfg Config, advertiseIP net.IP, b *pki.Bundle, creds credentials) (*component.Manager, *rest.Config, error) {
+	admin, err := clientcmd.BuildConfigFromFlags("", creds.admin)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading %s: %w", creds.admin, err)
+	}
+	store := datastore.New(datastore.Config{Dir: cfg.dbDir(), Endpoint: cfg.DatastoreEndpoint})
+	apiArgs, err := controlplane.Args(apiServerDefaults(cfg, advertiseIP, b, store.Endpoints()), cfg.APIServerArgs, "kube-apiserver-arg")
+	if err != nil {
+		return nil, nil, err
+	}
+	cmArgs, err := controlplane.Args(controllerManagerDefaults(cfg, b, creds.controller), cfg.ControllerManagerArgs, "kube-controller-manager-arg")
+	if err != nil {
+		return nil, nil, err
+	}
+	schedArgs, err := controlplane.Args(schedulerDefaults(cfg, creds.scheduler), cfg.SchedulerArgs, "kube-scheduler-arg")
+	if err != nil {
+		return nil, nil, err
+	}
+	apiserver, err := controlplane.NewAPIServer(apiArgs, admin)
+	if err != nil {
+		return nil, nil, err
+	}
+	cm, err := controlplane.NewControllerManager(cmArgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	sched, err := controlplane.NewScheduler(schedArgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return component.NewManager(store, apiserver, cm, sched), admin, nil
+}
+
+// waitReady waits for the default namespace, which the apiserver creates
+// after /readyz turns ok; together they mean clients can use the cluster.
+func waitReady(ctx context.Context, admin *rest.Config) error {
+	client, err := kubernetes.NewForConfig(admin)
+	if err != nil {
+		return err
+	}
+	for {
+		_, err := client.CoreV1().Namespaces().Get(ctx, metav1.NamespaceDefault, metav1.GetOptions{})
+		if err == nil {
+			return nil
+		}
+		if !apierrors.IsNotFound(err) {
+			klog.V(2).Infof("waiting for the default namespace: %v", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,50 @@
+//go:build e2e
+
+package tests
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+func TestVersion(t *testing.T) {
+	out, code := runKedge(t, nil, "--version")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	mustContain(t, "kedge --version", out, "kedge version", "kubernetes v1.36.3", "go go1.")
+}
+
+// TestStaticBinaries checks every built architecture with file(1), and runs
+// the arm64 build under qemu-user when it was built.
+func TestStaticBinaries(t *testing.T) {
+	cases := map[string]string{
+		"KEDGE_BIN":       "x86-64",
+		"KEDGE_BIN_ARM64": "ARM aarch64",
+		"KEDGE_BIN_ARMV7": "ARM, EABI5",
+	}
+	for env, arch := range cases {
+		bin := os.Getenv(env)
+		if bin == "" {
+			continue
+		}
+		out, err := exec.Command("file", "-L", bin).CombinedOutput()
+		if err != nil {
+			t.Fatalf("file %s: %v", bin, err)
+		}
+		mustContain(t, "file "+bin, string(out), "statically linked", arch)
+	}
+	bin := os.Getenv("KEDGE_BIN_ARM64")
+	if bin == "" {
+		t.Fatal("KEDGE_BIN_ARM64 is not set; `make test-integration` builds it")
+	}
+	out, err := exec.Command("qemu-aarch64-static", bin, "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("qemu-aarch64-static %s --version: %v\n%s", bin, err, out)
+	}
+	if !strings.Contains(string(out), "kubernetes v1.36.3") || !strings.Contains(string(out), "linux/arm64") {
+		t.Fatalf("arm64 --version: %s", out)
+	}
+}
