@@ -17,9 +17,10 @@ type Source struct {
 	Environ  []string // os.Environ() in production; tests inject
 }
 
-// configFlag names the file Apply reads, so the caller must settle it before
-// Apply runs; neither the environment nor a file may change it here.
-const configFlag = "config"
+// reserved flags are never taken from the environment or a file: "config"
+// names the file Apply reads, so the caller settles it first, and "help" and
+// "version" are commands rather than settings.
+var reserved = map[string]bool{"config": true, "help": true, "version": true}
 
 // Apply fills every flag of fs that was not set on the command line from the
 // environment, then from the files.
@@ -54,7 +55,7 @@ func applyEnv(fs *pflag.FlagSet, environ []string) error {
 	fs.VisitAll(func(f *pflag.Flag) {
 		name := EnvName(f.Name)
 		v, ok := env[name]
-		if !ok || f.Changed || f.Name == configFlag {
+		if !ok || f.Changed || reserved[f.Name] {
 			return
 		}
 		if err := setEnv(fs, f, v); err != nil {

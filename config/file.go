@@ -131,7 +131,7 @@ func newSetting(fs *pflag.FlagSet, file string, key, val *yaml.Node) (setting, e
 	switch {
 	case s.flag == nil:
 		return s, fmt.Errorf("%s:%d: unknown key %q%s", file, key.Line, key.Value, suggestion(fs, key.Value))
-	case s.flag.Name == configFlag:
+	case reserved[s.flag.Name]:
 		return s, fmt.Errorf("%s:%d: key %q cannot be set from a config file", file, key.Line, key.Value)
 	}
 	return s, s.checkValue()

@@ -17,7 +17,8 @@ const maxTypos = 3
 func suggestion(fs *pflag.FlagSet, key string) string {
 	best, bestDistance := "", 0
 	fs.VisitAll(func(f *pflag.Flag) {
-		if f.Name == configFlag || !resembles(key, f.Name) {
+		// One-letter flags such as -v resemble every short typo.
+		if reserved[f.Name] || len(f.Name) < 2 || !resembles(key, f.Name) {
 			return
 		}
 		if d := distance(key, f.Name); best == "" || d < bestDistance {

@@ -13,11 +13,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/k3s-io/kine/pkg/endpoint"
+	"github.com/k3s-io/kine/pkg/drivers"
+	"github.com/k3s-io/kine/pkg/server"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	// The backends --datastore-endpoint accepts. kine's endpoint package
+	// would also link NATS, t4 and an etcd server into the binary.
+	_ "github.com/k3s-io/kine/pkg/drivers/mysql"
+	_ "github.com/k3s-io/kine/pkg/drivers/pgsql"
+	_ "github.com/k3s-io/kine/pkg/drivers/sqlite"
 )
 
-// sqliteParams keep kine's defaults (WAL, synchronous=NORMAL) and make the
-// connection fail instead of creating a database where none is wanted.
+// sqliteParams are kine's defaults: WAL with synchronous=NORMAL, so a commit
+// is one WAL append rather than a full sync of the database file.
 const sqliteParams = "_journal_mode=WAL&_busy_timeout=30000&_synchronous=NORMAL&_txlock=immediate&_stmt_cache_size=20&cache=shared"
 
 // sqliteMagic is the header every SQLite 3 database file starts with.
@@ -37,6 +46,7 @@ type Config struct {
 // Datastore is the kine component.
 type Datastore struct {
 	cfg    Config
+	grpc   *grpc.Server
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -55,64 +65,114 @@ func (d *Datastore) DBPath() string { return filepath.Join(d.cfg.Dir, "state.db"
 // SocketPath is the unix socket kine listens on.
 func (d *Datastore) SocketPath() string { return filepath.Join(d.cfg.Dir, "kine.sock") }
 
-// Endpoints are the etcd endpoints the apiserver should use. An etcd
-// endpoint is handed to the apiserver as it is; anything else is served by
-// kine on the unix socket.
-func (d *Datastore) Endpoints() []string {
+// passThrough reports whether the endpoint is an etcd the apiserver talks to
+// directly, with no kine in between.
+func (d *Datastore) passThrough() bool {
 	scheme, _, _ := strings.Cut(d.cfg.Endpoint, "://")
 	switch scheme {
 	case "http", "https", "unix", "unixs":
+		return true
+	}
+	return false
+}
+
+// Endpoints are the etcd endpoints the apiserver should use.
+func (d *Datastore) Endpoints() []string {
+	if d.passThrough() {
 		return strings.Split(d.cfg.Endpoint, ",")
 	}
 	return []string{"unix://" + d.SocketPath()}
 }
 
-// Start opens the backend and serves it on the unix socket.
+// Start opens the backend and serves the etcd API on the unix socket.
 func (d *Datastore) Start(ctx context.Context) error {
-	if err := os.MkdirAll(d.cfg.Dir, 0o700); err != nil {
-		return fmt.Errorf("creating datastore dir: %w", err)
+	if d.passThrough() {
+		return nil
 	}
-	if len(d.SocketPath()) > maxSocketPath {
-		return fmt.Errorf("datastore socket path %s is longer than %d bytes; use a shorter --data-dir", d.SocketPath(), maxSocketPath)
+	endpoint, err := d.prepare()
+	if err != nil {
+		return err
 	}
-	backend := d.cfg.Endpoint
-	if backend == "" {
-		if err := checkSQLiteFile(d.DBPath()); err != nil {
-			return err
-		}
-		// SQLite would create the file world-readable; it holds secrets.
-		f, err := os.OpenFile(d.DBPath(), os.O_CREATE|os.O_RDONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("creating datastore %s: %w", d.DBPath(), err)
-		}
-		f.Close()
-		backend = "sqlite://" + d.DBPath() + "?" + sqliteParams
-	}
-	kctx, cancel := context.WithCancel(context.Background())
-	_, err := endpoint.Listen(kctx, endpoint.Config{
-		Listener:            "unix://" + d.SocketPath(),
-		Endpoint:            backend,
-		WaitGroup:           &d.wg,
-		NotifyInterval:      5 * time.Second,
-		EmulatedETCDVersion: "3.6.11",
-		CompactTimeout:      5 * time.Second,
-		CompactMinRetain:    1000,
-		CompactBatchSize:    1000,
-		PollBatchSize:       500,
-		PollInterval:        time.Second,
+	bctx, cancel := context.WithCancel(context.Background())
+	_, backend, err := drivers.New(bctx, &d.wg, &drivers.Config{
+		Endpoint:         endpoint,
+		CompactTimeout:   5 * time.Second,
+		CompactMinRetain: 1000,
+		CompactBatchSize: 1000,
+		PollBatchSize:    500,
+		PollInterval:     time.Second,
 	})
+	if err == nil {
+		err = backend.Start(bctx)
+	}
 	if err != nil {
 		cancel()
 		d.wg.Wait()
-		return fmt.Errorf("starting kine on %s: %w", describe(d.cfg.Endpoint), err)
+		return fmt.Errorf("opening %s: %w", describe(d.cfg.Endpoint), err)
 	}
 	d.cancel = cancel
+	if err := d.serve(server.New(backend, "unix", 5*time.Second, "3.6.11")); err != nil {
+		return errors.Join(err, d.Stop(ctx))
+	}
 	return d.Ready(ctx)
 }
 
-// Ready checks that the socket accepts connections when kine serves one.
+// prepare checks the directory and database file and returns kine's DSN.
+func (d *Datastore) prepare() (string, error) {
+	if err := os.MkdirAll(d.cfg.Dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating datastore dir: %w", err)
+	}
+	if len(d.SocketPath()) > maxSocketPath {
+		return "", fmt.Errorf("datastore socket path %s is longer than %d bytes; use a shorter --data-dir", d.SocketPath(), maxSocketPath)
+	}
+	if d.cfg.Endpoint != "" {
+		return d.cfg.Endpoint, nil
+	}
+	if err := checkSQLiteFile(d.DBPath()); err != nil {
+		return "", err
+	}
+	// SQLite would create the file world-readable; it holds secrets.
+	f, err := os.OpenFile(d.DBPath(), os.O_CREATE|os.O_RDONLY, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("creating datastore %s: %w", d.DBPath(), err)
+	}
+	f.Close()
+	return "sqlite://" + d.DBPath() + "?" + sqliteParams, nil
+}
+
+// serve exposes the backend over gRPC on the socket, sized like etcd so the
+// apiserver's large lists and writes fit.
+func (d *Datastore) serve(bridge *server.KVServerBridge) error {
+	d.grpc = grpc.NewServer(
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Hour, Timeout: 20 * time.Second}),
+		grpc.MaxRecvMsgSize(2*1024*1024),
+		grpc.MaxSendMsgSize(1<<31-1),
+	)
+	bridge.Register(d.grpc)
+	// The data dir lock guarantees no other kedge owns this socket.
+	if err := os.Remove(d.SocketPath()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing stale socket: %w", err)
+	}
+	l, err := net.Listen("unix", d.SocketPath())
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", d.SocketPath(), err)
+	}
+	if err := os.Chmod(d.SocketPath(), 0o600); err != nil {
+		l.Close()
+		return fmt.Errorf("securing %s: %w", d.SocketPath(), err)
+	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		_ = d.grpc.Serve(l)
+	}()
+	return nil
+}
+
+// Ready checks that the socket accepts connections.
 func (d *Datastore) Ready(ctx context.Context) error {
-	if d.cancel == nil || d.Endpoints()[0] != "unix://"+d.SocketPath() {
+	if d.cancel == nil {
 		return nil
 	}
 	var dialer net.Dialer
@@ -123,11 +183,20 @@ func (d *Datastore) Ready(ctx context.Context) error {
 	return conn.Close()
 }
 
-// Stop ends kine and waits until the database is closed, so the SQLite WAL is
-// checkpointed and nothing is lost on a clean shutdown.
+// Stop ends the gRPC server, then the backend, and waits until the database
+// is closed, so the SQLite WAL is checkpointed and nothing is lost.
 func (d *Datastore) Stop(ctx context.Context) error {
 	if d.cancel == nil {
 		return nil
+	}
+	if d.grpc != nil {
+		stopped := make(chan struct{})
+		go func() { d.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(2 * time.Second):
+			d.grpc.Stop()
+		}
 	}
 	d.cancel()
 	done := make(chan struct{})
@@ -153,14 +222,14 @@ func checkSQLiteFile(path string) error {
 	defer f.Close()
 	head := make([]byte, len(sqliteMagic))
 	n, err := io.ReadFull(f, head)
-	if n == 0 && (err == io.EOF) {
+	if n == 0 && err == io.EOF {
 		return nil // an empty file is what SQLite creates before the first write
 	}
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("reading datastore %s: %w", path, err)
 	}
 	if !bytes.Equal(head[:n], sqliteMagic) {
-		return fmt.Errorf("datastore %s is not a SQLite database; kedge left it untouched: restore it from a snapshot, or move it away to start an empty cluster", path)
+		return fmt.Errorf("datastore %s is not a SQLite database; kedge left it untouched: restore it from a backup, or move it away to start an empty cluster", path)
 	}
 	return nil
 }

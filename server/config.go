@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/pflag"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -107,6 +108,12 @@ func (c *Config) serviceIP() net.IP {
 	copy(ip, ipnet.IP)
 	ip[len(ip)-1]++
 	return ip
+}
+
+// singleServer is true when the datastore is SQLite, which only one server
+// can use: leader election and lease bookkeeping are then pure write cost.
+func (c *Config) singleServer() bool {
+	return c.DatastoreEndpoint == "" || strings.HasPrefix(c.DatastoreEndpoint, "sqlite://")
 }
 
 // localAddress is where this process reaches its own apiserver.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"net"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +26,6 @@ func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []str
 		"client-ca-file":                     b.ClientCA,
 		"tls-cert-file":                      b.ServingCert,
 		"tls-private-key-file":               b.ServingKey,
-		"cert-dir":                           filepath.Join(cfg.tlsDir(), "temporary-certs"),
 		"etcd-servers":                       strings.Join(etcd, ","),
 		"storage-backend":                    "etcd3",
 		"endpoint-reconciler-type":           endpointReconciler(cfg),
@@ -56,7 +54,7 @@ func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []str
 // 10 s, which is a SQLite row (~47 KB of I/O) every 10 s for nothing when
 // no peer reads it; every 10 minutes keeps a wide margin.
 func tuneWrites(cfg Config) {
-	if cfg.DatastoreEndpoint == "" {
+	if cfg.singleServer() {
 		controlplaneapiserver.IdentityLeaseRenewIntervalPeriod = 10 * time.Minute
 	}
 }
@@ -66,7 +64,7 @@ func tuneWrites(cfg Config) {
 // only writes when the endpoints change, where "lease" rewrites a lease
 // every 10 s: on an SD card that is the difference that matters.
 func endpointReconciler(cfg Config) string {
-	if cfg.DatastoreEndpoint == "" {
+	if cfg.singleServer() {
 		return "master-count"
 	}
 	return "lease"
@@ -81,7 +79,7 @@ func controllerManagerDefaults(cfg Config, b *pki.Bundle, kubeconfig string) map
 		"kubeconfig":                       kubeconfig,
 		"authentication-kubeconfig":        kubeconfig,
 		"authorization-kubeconfig":         kubeconfig,
-		"leader-elect":                     strconv.FormatBool(cfg.DatastoreEndpoint != ""),
+		"leader-elect":                     strconv.FormatBool(!cfg.singleServer()),
 		"secure-port":                      "0",
 		"allocate-node-cidrs":              "true",
 		"cluster-cidr":                     cfg.ClusterCIDR,
@@ -101,7 +99,7 @@ func schedulerDefaults(cfg Config, kubeconfig string) map[string]string {
 		"kubeconfig":                kubeconfig,
 		"authentication-kubeconfig": kubeconfig,
 		"authorization-kubeconfig":  kubeconfig,
-		"leader-elect":              strconv.FormatBool(cfg.DatastoreEndpoint != ""),
+		"leader-elect":              strconv.FormatBool(!cfg.singleServer()),
 		"secure-port":               "0",
 		"profiling":                 "false",
 	}

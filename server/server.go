@@ -34,7 +34,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	if err := checkPort(cfg.BindAddress, cfg.HTTPSPort); err != nil {
+	advertiseIP, err := resolveAdvertiseIP(cfg)
+	if err != nil {
 		return err
 	}
 	if err := prepareDataDir(cfg.serverDir()); err != nil {
@@ -45,9 +46,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer lock.release()
-
-	advertiseIP, err := resolveAdvertiseIP(cfg)
-	if err != nil {
+	if err := checkPort(cfg.BindAddress, cfg.HTTPSPort); err != nil {
 		return err
 	}
 	bundle, err := ensurePKI(cfg, advertiseIP)

@@ -4,6 +4,7 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +23,12 @@ func TestServerRejectsBadInput(t *testing.T) {
 	})
 	t.Run("wrong type in config.yaml.d", func(t *testing.T) {
 		n := newNode(t)
+		// The port must come from the files, since a flag would win.
+		args := withoutFlag(n.args, "--https-listen-port")
+		writeFile(t, filepath.Join(n.dir, "config.yaml"), fmt.Sprintf("https-listen-port: %d\n", n.port))
 		dropIn := filepath.Join(n.dir, "config.yaml.d", "10-port.yaml")
 		writeFile(t, dropIn, "https-listen-port: lots\n")
-		out := expectFailure(t, n.args)
+		out := expectFailure(t, args)
 		mustContain(t, "wrong type", out, dropIn+":1", `"https-listen-port"`, `"lots"`)
 	})
 	t.Run("malformed YAML", func(t *testing.T) {
@@ -73,6 +77,19 @@ func expectFailure(t *testing.T, args []string) string {
 	out, code := runKedge(t, nil, args...)
 	if code == 0 {
 		t.Fatalf("kedge %s exited 0:\n%s", strings.Join(args, " "), out)
+	}
+	return out
+}
+
+// withoutFlag drops "--name value" from args.
+func withoutFlag(args []string, name string) []string {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == name {
+			i++
+			continue
+		}
+		out = append(out, args[i])
 	}
 	return out
 }

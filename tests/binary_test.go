@@ -17,8 +17,8 @@ func TestVersion(t *testing.T) {
 	mustContain(t, "kedge --version", out, "kedge version", "kubernetes v1.36.3", "go go1.")
 }
 
-// TestStaticBinaries checks every built architecture with file(1), and runs
-// the arm64 build under qemu-user when it was built.
+// TestStaticBinaries checks every built architecture with file(1) and runs
+// the arm builds' --version under qemu-user.
 func TestStaticBinaries(t *testing.T) {
 	cases := map[string]string{
 		"KEDGE_BIN":       "x86-64",
@@ -36,15 +36,20 @@ func TestStaticBinaries(t *testing.T) {
 		}
 		mustContain(t, "file "+bin, string(out), "statically linked", arch)
 	}
-	bin := os.Getenv("KEDGE_BIN_ARM64")
-	if bin == "" {
-		t.Fatal("KEDGE_BIN_ARM64 is not set; `make test-integration` builds it")
-	}
-	out, err := exec.Command("qemu-aarch64-static", bin, "--version").CombinedOutput()
-	if err != nil {
-		t.Fatalf("qemu-aarch64-static %s --version: %v\n%s", bin, err, out)
-	}
-	if !strings.Contains(string(out), "kubernetes v1.36.3") || !strings.Contains(string(out), "linux/arm64") {
-		t.Fatalf("arm64 --version: %s", out)
+	for env, run := range map[string][2]string{
+		"KEDGE_BIN_ARM64": {"qemu-aarch64-static", "linux/arm64"},
+		"KEDGE_BIN_ARMV7": {"qemu-arm-static", "linux/arm"},
+	} {
+		bin := os.Getenv(env)
+		if bin == "" {
+			t.Fatalf("%s is not set; `make test-integration` builds it", env)
+		}
+		out, err := exec.Command(run[0], bin, "--version").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s --version: %v\n%s", run[0], bin, err, out)
+		}
+		if !strings.Contains(string(out), "kubernetes v1.36.3") || !strings.Contains(string(out), run[1]) {
+			t.Fatalf("%s --version: %s", bin, out)
+		}
 	}
 }

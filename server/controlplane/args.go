@@ -21,7 +21,7 @@ func Args(defaults map[string]string, overrides []string, userFlag string) ([]st
 	for _, o := range overrides {
 		key, value, ok := strings.Cut(strings.TrimPrefix(o, "--"), "=")
 		if !ok || key == "" {
-			return nil, fmt.Errorf("--%s %q: want key=value, e.g. --%s=v=2", userFlag, o, userFlag)
+			return nil, fmt.Errorf("--%s %q: want key=value, e.g. --%s=max-requests-inflight=100", userFlag, o, userFlag)
 		}
 		if !userSet[key] {
 			merged[key] = nil
