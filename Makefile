@@ -24,16 +24,19 @@ define gobuild
 		$(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(5) ./cmd/kedge
 endef
 
+include scripts/bundle/bundle.mk
+include image-build/images.mk
+
 .PHONY: all build build-arm64 build-armv7 deps deps-cross test test-unit test-integration bench fmt vet clean
 
 all: build
 
 build: $(BIN)/kedge
 
-$(BIN)/kedge: FORCE
+$(BIN)/kedge: bundle-amd64 FORCE
 	$(call gobuild,amd64,amd64,,gcc,$@)
 
-build-arm64: deps-cross
+build-arm64: deps-cross bundle-arm64
 	$(call gobuild,arm64,arm64,,aarch64-linux-gnu-gcc,$(BIN)/kedge-arm64)
 	file $(BIN)/kedge-arm64
 
@@ -41,7 +44,7 @@ build-arm64: deps-cross
 # binary this large, and the static armv7 binary then dies in memchr_ifunc
 # before main; gold links it correctly.
 build-armv7: EXTLDFLAGS := -static -fuse-ld=gold
-build-armv7: deps-cross
+build-armv7: deps-cross bundle-arm
 	$(call gobuild,arm,arm,7,arm-linux-gnueabihf-gcc,$(BIN)/kedge-armv7)
 	file $(BIN)/kedge-armv7
 
@@ -53,15 +56,16 @@ deps-cross:
 	@scripts/deps.sh cross
 
 fmt:
-	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*' -not -path './dist/*' -not -path './scripts/bundle/.build/*')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-vet:
+# go vet/test need the embedded runtime archive of the host arch to exist.
+vet: bundle-amd64
 	$(GO) vet -tags $(TAGS) ./...
 
-test-unit:
+test-unit: bundle-amd64 images-test
 	$(GO) test -tags $(TAGS) ./...
 
-test-integration: build build-arm64 build-armv7
+test-integration: build build-arm64 build-armv7 images-amd64
 	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_BIN_ARM64=$(CURDIR)/$(BIN)/kedge-arm64 \
 		KEDGE_BIN_ARMV7=$(CURDIR)/$(BIN)/kedge-armv7 \
 		$(GO) test -tags $(TAGS),e2e -count=1 -timeout 30m -v ./tests/...

@@ -50,6 +50,7 @@ serverready_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 
 sleep "$RSS_AFTER"
 rss_kb=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+anon_kb=$(awk '/^Anonymous/ {print $2}' "/proc/$pid/smaps_rollup")
 
 db="$data/server/db/state.db"
 rows_before=$(sqlite3 "file:$db?mode=ro" 'SELECT max(id) FROM kine')
@@ -65,6 +66,8 @@ printf '%-44s %s\n' "binary size (zstd -19)" "$((zst / 1048576)) MiB ($zst B)"
 printf '%-44s %s\n' "cold start to /readyz ok" "$ready_ms ms"
 printf '%-44s %s\n' "cold start to 'kedge server is ready'" "$serverready_ms ms"
 printf '%-44s %s\n' "idle RSS of kedge after ${RSS_AFTER}s" "$((rss_kb / 1024)) MiB"
+printf '%-44s %s\n' "  of which anonymous (heap, stacks)" "$((anon_kb / 1024)) MiB"
+printf '%-44s %s\n' "  of which file-backed (binary pages)" "$(((rss_kb - anon_kb) / 1024)) MiB"
 printf '%-44s %s\n' "bytes written while idle (${IDLE_MINUTES} min)" "$written B"
 printf '%-44s %s\n' "bytes written per idle minute" "$((written / IDLE_MINUTES / 1024)) KiB/min"
 printf '%-44s %s\n' "kine rows written while idle" "$((rows_after - rows_before))"

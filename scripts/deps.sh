@@ -3,7 +3,7 @@
 # are missing, so a fresh machine (and CI) can run `make test`.
 set -euo pipefail
 
-want_base=(file zstd qemu-user-static iproute2 curl sqlite3)
+want_base=(file zstd qemu-user-static iproute2 iputils-ping procps iptables curl sqlite3)
 want_cross=(gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross)
 
 missing() {

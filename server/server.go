@@ -58,6 +58,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	tuneWrites(cfg)
+	tuneMemory()
 	mgr, admin, err := buildComponents(cfg, advertiseIP, bundle, creds)
 	if err != nil {
 		return err

@@ -1,0 +1,394 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+var testFiles = map[string]string{
+	"bin/containerd": "#!/bin/sh\necho containerd\n",
+	"bin/runc":       strings.Repeat("runc binary ", 1000),
+	"bin/bridge":     "bridge",
+}
+
+// makeArchive builds a runtime archive like build.sh does: MANIFEST first,
+// then bin/ and its files, zstd compressed. manifest overrides the
+// MANIFEST computed from files when not nil.
+func makeArchive(t *testing.T, files map[string]string, manifest *string) []byte {
+	t.Helper()
+	if manifest == nil {
+		m := manifestOf(files)
+		manifest = &m
+	}
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	add := func(h *tar.Header, body string) {
+		h.Size = int64(len(body))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(&tar.Header{Name: "MANIFEST", Mode: 0o644, Typeflag: tar.TypeReg}, *manifest)
+	add(&tar.Header{Name: "bin/", Mode: 0o755, Typeflag: tar.TypeDir}, "")
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		add(&tar.Header{Name: name, Mode: 0o755, Typeflag: tar.TypeReg}, files[name])
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zw, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return zw.EncodeAll(tarBuf.Bytes(), nil)
+}
+
+func manifestOf(files map[string]string) string {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		sum := sha256.Sum256([]byte(files[name]))
+		fmt.Fprintf(&b, "%x  %s\n", sum, name)
+	}
+	return b.String()
+}
+
+func hashDir(dataDir string, archive []byte) string {
+	sum := sha256.Sum256(archive)
+	return filepath.Join(dataDir, "data", hex.EncodeToString(sum[:]))
+}
+
+// mustUnpack unpacks archive and checks the result is the complete bundle.
+func mustUnpack(t *testing.T, archive []byte, dataDir string) string {
+	t.Helper()
+	bin, err := unpack(archive, dataDir)
+	if err != nil {
+		t.Fatalf("unpack: %v", err)
+	}
+	if want := filepath.Join(hashDir(dataDir, archive), "bin"); bin != want {
+		t.Fatalf("bin dir %s, want %s", bin, want)
+	}
+	checkBin(t, bin, testFiles)
+	return bin
+}
+
+func checkBin(t *testing.T, bin string, files map[string]string) {
+	t.Helper()
+	entries, err := os.ReadDir(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(files) {
+		t.Errorf("%s has %d entries, want %d", bin, len(entries), len(files))
+	}
+	for name, body := range files {
+		p := filepath.Join(filepath.Dir(bin), name)
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != body {
+			t.Errorf("%s: content %.20q..., want %.20q...", p, got, body)
+		}
+		if info, _ := os.Stat(p); info.Mode().Perm() != 0o755 {
+			t.Errorf("%s: mode %s, want 0755", p, info.Mode())
+		}
+	}
+}
+
+func TestUnpackFresh(t *testing.T) {
+	dataDir := t.TempDir()
+	archive := makeArchive(t, testFiles, nil)
+	bin := mustUnpack(t, archive, dataDir)
+	for _, p := range []string{bin, filepath.Dir(bin)} {
+		if info, err := os.Stat(p); err != nil || info.Mode().Perm() != 0o755 {
+			t.Errorf("%s: %v %v, want a 0755 dir", p, info, err)
+		}
+	}
+	for _, name := range []string{"MANIFEST", ".verified"} {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(bin), name)); err != nil {
+			t.Error(err)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(dataDir, "data"))
+	if len(entries) != 1 {
+		t.Errorf("data/ holds %v, want only the hash dir (no temporary dirs)", entries)
+	}
+}
+
+func TestUnpackAgainIsNoop(t *testing.T) {
+	dataDir := t.TempDir()
+	archive := makeArchive(t, testFiles, nil)
+	bin := mustUnpack(t, archive, dataDir)
+	// Backdate the files: a re-extraction would give them the current time.
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for name := range testFiles {
+		if err := os.Chtimes(filepath.Join(filepath.Dir(bin), name), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustUnpack(t, archive, dataDir)
+	for name := range testFiles {
+		info, err := os.Stat(filepath.Join(filepath.Dir(bin), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !info.ModTime().Equal(old) {
+			t.Errorf("%s was rewritten (mtime %v, want %v)", name, info.ModTime(), old)
+		}
+	}
+}
+
+// TestUnpackReplacesDamage damages an unpacked bundle in the ways a node
+// sees and checks the next unpack restores it.
+func TestUnpackReplacesDamage(t *testing.T) {
+	tests := []struct {
+		name         string
+		removeMarker bool
+		damage       func(dir string) error
+	}{
+		{"truncated, no marker", true, func(dir string) error {
+			return os.Truncate(filepath.Join(dir, "bin/runc"), 10)
+		}},
+		// Same size: only the sha256 check, which runs without a marker, sees it.
+		{"same-size rewrite, no marker", true, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "bin/bridge"), []byte("BRIDGE"), 0o755)
+		}},
+		{"truncated, marker present", false, func(dir string) error {
+			return os.Truncate(filepath.Join(dir, "bin/containerd"), 3)
+		}},
+		{"missing file", false, func(dir string) error {
+			return os.Remove(filepath.Join(dir, "bin/runc"))
+		}},
+		{"extra file", false, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "bin/evil"), []byte("x"), 0o755)
+		}},
+		{"not executable", false, func(dir string) error {
+			return os.Chmod(filepath.Join(dir, "bin/runc"), 0o644)
+		}},
+		{"MANIFEST gone", false, func(dir string) error {
+			return os.Remove(filepath.Join(dir, "MANIFEST"))
+		}},
+		{"bin gone", false, func(dir string) error {
+			return os.RemoveAll(filepath.Join(dir, "bin"))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dataDir := t.TempDir()
+			archive := makeArchive(t, testFiles, nil)
+			dir := filepath.Dir(mustUnpack(t, archive, dataDir))
+			if tt.removeMarker {
+				if err := os.Remove(filepath.Join(dir, ".verified")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tt.damage(dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := verify(dir); err == nil {
+				t.Fatal("verify accepted the damaged bundle")
+			}
+			mustUnpack(t, archive, dataDir)
+			if err := verify(dir); err != nil {
+				t.Errorf("bundle still damaged after unpack: %v", err)
+			}
+		})
+	}
+}
+
+// TestVerifyWritesMarker checks that a bundle missing only its marker is
+// fully verified in place (not re-extracted) and gets the marker back.
+func TestVerifyWritesMarker(t *testing.T) {
+	dataDir := t.TempDir()
+	archive := makeArchive(t, testFiles, nil)
+	dir := filepath.Dir(mustUnpack(t, archive, dataDir))
+	marker := filepath.Join(dir, ".verified")
+	want, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(filepath.Join(dir, "bin/runc"))
+	mustUnpack(t, archive, dataDir)
+	got, err := os.ReadFile(marker)
+	if err != nil {
+		t.Fatalf("marker not rewritten: %v", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("marker %q, want %q", got, want)
+	}
+	if after, _ := os.Stat(filepath.Join(dir, "bin/runc")); !os.SameFile(before, after) {
+		t.Error("an intact bundle without marker was extracted again")
+	}
+}
+
+func TestUnpackRemovesOldBundles(t *testing.T) {
+	dataDir := t.TempDir()
+	data := filepath.Join(dataDir, "data")
+	older := filepath.Join(data, strings.Repeat("a", 64))
+	previous := filepath.Join(data, strings.Repeat("b", 64))
+	keep := []string{
+		previous,
+		filepath.Join(data, "notes"),
+		filepath.Join(data, strings.Repeat("c", 63)),
+		filepath.Join(data, strings.Repeat("D", 64)), // not ours: uppercase
+		filepath.Join(data, ".tmp-"+strings.Repeat("e", 64)+"-1"),
+	}
+	for i, dir := range append([]string{older}, keep...) {
+		if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		used := time.Now().Add(time.Duration(i-10) * time.Hour)
+		if err := os.Chtimes(dir, used, used); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hexFile := filepath.Join(data, strings.Repeat("f", 64))
+	if err := os.WriteFile(hexFile, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	mustUnpack(t, makeArchive(t, testFiles, nil), dataDir)
+	if _, err := os.Stat(older); !os.IsNotExist(err) {
+		t.Errorf("old bundle %s not removed (%v)", older, err)
+	}
+	for _, p := range append(keep, hexFile) {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s should be kept: %v", p, err)
+		}
+	}
+}
+
+// TestUnpackKeepsPreviousBundle runs versions 0, 1, 0 (a rollback), 2: the
+// bundle used last before the current one stays (its shims may still run),
+// so 0 is kept and 1 removed although 1 was unpacked later.
+func TestUnpackKeepsPreviousBundle(t *testing.T) {
+	dataDir := t.TempDir()
+	var archives [][]byte
+	for i := range 3 {
+		files := maps.Clone(testFiles)
+		files["bin/runc"] += fmt.Sprint(i)
+		archives = append(archives, makeArchive(t, files, nil))
+	}
+	for _, v := range []int{0, 1, 0, 2} {
+		// Age what exists so this step's use is the newest whatever the
+		// file system's timestamp granularity.
+		entries, _ := os.ReadDir(filepath.Join(dataDir, "data"))
+		for _, e := range entries {
+			p := filepath.Join(dataDir, "data", e.Name())
+			info, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			older := info.ModTime().Add(-time.Hour)
+			if err := os.Chtimes(p, older, older); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := unpack(archives[v], dataDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for v, want := range []bool{true, false, true} {
+		_, err := os.Stat(hashDir(dataDir, archives[v]))
+		if exists := err == nil; exists != want {
+			t.Errorf("version %d: exists=%v, want %v (%v)", v, exists, want, err)
+		}
+	}
+}
+
+func TestUnpackRejectsBadArchive(t *testing.T) {
+	wrong := manifestOf(testFiles)
+	wrong = strings.Replace(wrong, wrong[:64], strings.Repeat("0", 64), 1)
+	extra := maps.Clone(testFiles)
+	extra["bin/unlisted"] = "x"
+	missing := manifestOf(map[string]string{"bin/gone": "y"}) + manifestOf(testFiles)
+	escape := maps.Clone(testFiles)
+	escape["bin/../../evil"] = "x"
+	twice := manifestOf(testFiles) + manifestOf(map[string]string{"bin/runc": testFiles["bin/runc"]})
+	empty := ""
+	tests := []struct {
+		name     string
+		files    map[string]string
+		manifest *string
+		want     string
+	}{
+		{"wrong sum", testFiles, &wrong, "bin/bridge: sha256"},
+		{"file not listed", extra, ptr(manifestOf(testFiles)), "bin/unlisted is not listed"},
+		{"listed file missing", testFiles, &missing, "bin/gone is listed but not in the archive"},
+		{"path outside bin", escape, ptr(manifestOf(testFiles)), "unexpected archive entry"},
+		{"file listed twice", testFiles, &twice, "bin/runc listed twice"},
+		{"empty MANIFEST", testFiles, &empty, "lists no files"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dataDir := t.TempDir()
+			archive := makeArchive(t, tt.files, tt.manifest)
+			_, err := unpack(archive, dataDir)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("unpack error %v, want one containing %q", err, tt.want)
+			}
+			entries, _ := os.ReadDir(filepath.Join(dataDir, "data"))
+			if len(entries) != 0 {
+				t.Errorf("data/ holds %v after a failed unpack, want nothing", entries)
+			}
+			if _, err := os.Stat(filepath.Join(dataDir, "evil")); err == nil {
+				t.Error("archive wrote outside its dir")
+			}
+		})
+	}
+	if _, err := unpack([]byte("not zstd"), t.TempDir()); err == nil {
+		t.Error("unpack accepted garbage")
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func TestPrepend(t *testing.T) {
+	tests := []struct{ path, want string }{
+		{"", "/b"},
+		{"/usr/bin:/bin", "/b:/usr/bin:/bin"},
+		{"/usr/bin:/b:/bin", "/b:/usr/bin:/bin"},
+		{"/b/:/usr/bin:/usr/bin/:/bin", "/b:/usr/bin:/bin"},
+	}
+	for _, tt := range tests {
+		if got := Prepend(tt.path, "/b"); got != tt.want {
+			t.Errorf("Prepend(%q) = %q, want %q", tt.path, got, tt.want)
+		}
+	}
+}
+
+// TestEmbeddedBundle unpacks the real archive this package embeds, which
+// checks build.sh's output: MANIFEST matches and every binary kedge runs is in.
+func TestEmbeddedBundle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("unpacks ~130 MB")
+	}
+	bin, err := Unpack(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"containerd", "containerd-shim-runc-v2", "ctr", "runc", "crictl",
+		"bridge", "host-local", "loopback", "portmap", "bandwidth"} {
+		if _, err := executable(filepath.Join(bin, name)); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# build.sh ARCH builds the container runtime kedge embeds (DESIGN.md
+# decision 3) for ARCH (amd64, arm64 or arm = armv7): containerd, its runc
+# shim, ctr, runc with seccomp, crictl and the CNI plugins, all static, from
+# the versions pinned in scripts/bundle/go.mod. It packs them reproducibly
+# into agent/bundle/assets/runtime-ARCH.tar.zst (bin/<name> + MANIFEST in
+# sha256sum format) and skips all of it when the inputs have not changed.
+#
+# The binaries are `tool` directives of that go.mod; to move one, e.g.
+#   cd scripts/bundle && go get github.com/opencontainers/runc@v1.5.3 && go mod tidy
+set -euo pipefail
+
+arch=${1:?usage: build.sh amd64|arm64|arm}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+GO=${GO:-go}
+
+case "$arch" in
+amd64) goarm="" cc=gcc triplet=x86_64-linux-gnu ;;
+arm64) goarm="" cc=aarch64-linux-gnu-gcc triplet=aarch64-linux-gnu ;;
+arm) goarm=7 cc=arm-linux-gnueabihf-gcc triplet=arm-linux-gnueabihf ;;
+*) echo "build.sh: unknown arch $arch (want amd64, arm64 or arm)" >&2; exit 2 ;;
+esac
+
+out=$root/agent/bundle/assets/runtime-$arch.tar.zst
+work=$here/.build/$arch
+stamp=$here/.build/$arch.inputs
+sysroot=$here/.build/sysroot/$arch # target libseccomp, see deps.sh
+
+"$here/deps.sh" "$arch" "$sysroot"
+
+# Everything that changes the archive's bytes: a matching stamp means the
+# archive on disk is what this build would produce, so keep it.
+inputs_hash() {
+	{
+		cat "$here/go.mod" "$here/go.sum" "$here/build.sh"
+		"$GO" version
+		zstd --version
+		cat "$sysroot/usr/lib/$triplet/libseccomp.a"
+		echo "$arch"
+	} | sha256sum | cut -d' ' -f1
+}
+
+want=$(inputs_hash)
+if [ -f "$out" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+	echo "bundle $arch: up to date ($out)"
+	touch "$out" # so make's mtime check agrees and stops asking
+	exit 0
+fi
+
+cd "$here"
+version() { "$GO" list -m -f '{{.Version}}' "$1"; }
+containerd_v=$(version github.com/containerd/containerd/v2)
+runc_v=$(version github.com/opencontainers/runc)
+crictl_v=$(version sigs.k8s.io/cri-tools)
+cni_v=$(version github.com/containernetworking/plugins)
+
+export GOOS=linux GOARCH=${arch} GOARM=$goarm GOWORK=off
+rm -rf "$work"
+mkdir -p "$work/bin"
+
+# gobuild CGO TAGS LDFLAGS PKG... builds into $work/bin, named after each
+# package's last path element. For byte-identical output on every checkout:
+# no VCS stamping (it would embed kedge's own git state) and no Go build ID
+# (it hashes the cgo flags, which hold this checkout's sysroot path).
+gobuild() {
+	local cgo=$1 tags=$2 ldflags=$3
+	shift 3
+	CGO_ENABLED=$cgo "$GO" build -trimpath -buildvcs=false -tags "$tags" \
+		-ldflags "-s -w -buildid= $ldflags" -o "$work/bin/" "$@"
+}
+
+start=$SECONDS
+ctd=github.com/containerd/containerd/v2
+# containerd's own static release tags; btrfs needs cgo and devmapper/zfs
+# drive host tools kedge does not ship, so they are left out as k3s does.
+ctd_tags="urfave_cli_no_docs no_btrfs no_devmapper no_zfs osusergo netgo static_build"
+ctd_ld="-X $ctd/version.Version=$containerd_v -X $ctd/version.Package=$ctd"
+echo "bundle $arch: containerd $containerd_v"
+gobuild 0 "$ctd_tags" "$ctd_ld" $ctd/cmd/containerd $ctd/cmd/ctr
+gobuild 0 "$ctd_tags no_grpc" "$ctd_ld" $ctd/cmd/containerd-shim-runc-v2
+
+echo "bundle $arch: runc $runc_v (cgo, seccomp)"
+extld="-static"
+# GNU ld drops the Thumb bit from glibc's IRELATIVE relocs in large static
+# armv7 binaries (they then crash before main); gold links them correctly.
+[ "$arch" = arm ] && extld="-static -fuse-ld=gold"
+# Upstream also builds with tag libpathrs, a Rust library Debian does not
+# package; without it runc uses its pure-Go fallback for safe path handling.
+# CGO_* repeat what pkg-config prints: go's build cache keys on them but not
+# on PKG_CONFIG_*, so without them a cached compile could keep stale paths.
+CC=$cc PKG_CONFIG_LIBDIR=$sysroot/usr/lib/$triplet/pkgconfig PKG_CONFIG_SYSROOT_DIR=$sysroot \
+	CGO_CFLAGS="-O2 -g -I$sysroot/usr/include" CGO_LDFLAGS="-O2 -g -L$sysroot/usr/lib/$triplet" \
+	gobuild 1 "seccomp urfave_cli_no_docs netgo osusergo" \
+	"-X main.version=${runc_v#v} -extldflags '$extld'" github.com/opencontainers/runc
+
+echo "bundle $arch: crictl $crictl_v"
+gobuild 0 "" "-X sigs.k8s.io/cri-tools/pkg/version.Version=${crictl_v#v}" sigs.k8s.io/cri-tools/cmd/crictl
+
+echo "bundle $arch: CNI plugins $cni_v"
+cni=github.com/containernetworking/plugins
+gobuild 0 "" "-X $cni/pkg/utils/buildversion.BuildVersion=$cni_v" \
+	$cni/plugins/main/bridge $cni/plugins/ipam/host-local $cni/plugins/main/loopback \
+	$cni/plugins/meta/portmap $cni/plugins/meta/bandwidth
+echo "bundle $arch: compiled in $((SECONDS - start))s"
+
+# Reproducible tar: fixed order, times, owners and modes, so the archive hash
+# (which names the unpack dir on nodes) changes only when a binary does. zstd
+# output does not depend on the thread count. A 64 MiB window lets zstd reuse
+# the Go runtime and libraries the binaries share: ~30% smaller than the
+# default 8 MiB window, for 64 MiB of decoder memory while a node unpacks.
+chmod 0755 "$work/bin"/*
+(cd "$work" && LC_ALL=C sha256sum bin/* >MANIFEST && chmod 0644 MANIFEST)
+mkdir -p "$(dirname "$out")"
+LC_ALL=C tar -C "$work" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+	--format=gnu -cf - MANIFEST bin |
+	zstd -19 --long=26 -T0 -q -f -o "$out.tmp"
+mv -f "$out.tmp" "$out"
+echo "$want" >"$stamp"
+echo "bundle $arch: $out $(stat -c %s "$out") bytes in $((SECONDS - start))s"

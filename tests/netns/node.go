@@ -1,0 +1,66 @@
+package netns
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Node is one network namespace of a Topology.
+type Node struct {
+	Name string // netns name
+	IP   net.IP
+	Veth string // root-side veth
+
+	nsCreated   bool
+	vethCreated bool
+}
+
+// Command returns an *exec.Cmd that runs name/args inside the node's
+// namespace (via `ip netns exec`), for long-running processes the caller
+// starts and later stops by PID.
+func (n *Node) Command(name string, args ...string) *exec.Cmd {
+	argv := append([]string{"netns", "exec", n.Name, name}, args...)
+	return exec.Command("ip", argv...)
+}
+
+// Output runs a command in the namespace and returns its combined output.
+// A failure's error names the full command line and includes the output.
+func (n *Node) Output(name string, args ...string) (string, error) {
+	return combined(n.Command(name, args...))
+}
+
+// Run is Output that fails the test on error.
+func (n *Node) Run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := n.Output(name, args...)
+	if err != nil {
+		t.Fatalf("node %s: %v", n.Name, err)
+	}
+	return out
+}
+
+// HasNoRouteOut asserts that the namespace cannot route to the internet,
+// for IPv4 and IPv6. `ip route get` only consults the routing table; it
+// sends no packet.
+func (n *Node) HasNoRouteOut(t testing.TB) {
+	t.Helper()
+	for _, dst := range []string{"1.1.1.1", "2606:4700:4700::1111"} {
+		if err := n.noRouteTo(dst); err != nil {
+			t.Fatalf("node %s: %v", n.Name, err)
+		}
+	}
+}
+
+func (n *Node) noRouteTo(dst string) error {
+	out, err := n.Output("ip", "route", "get", dst)
+	if err == nil {
+		return fmt.Errorf("has a route out to %s: %s", dst, strings.TrimSpace(out))
+	}
+	if !strings.Contains(out, "unreachable") {
+		return fmt.Errorf("want \"unreachable\" for %s, got: %v", dst, err)
+	}
+	return nil
+}
