@@ -62,7 +62,7 @@ fmt:
 vet: bundle-amd64
 	$(GO) vet -tags $(TAGS) ./...
 
-test-unit: bundle-amd64 images-test
+test-unit: bundle-amd64 images-amd64 images-test
 	$(GO) test -tags $(TAGS) ./...
 
 test-integration: build build-arm64 build-armv7 images-amd64

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"text/template"
 )
 
@@ -18,6 +19,14 @@ type Config struct {
 	PauseImage    string
 	Snapshotter   string // "overlayfs" or "native"
 	SystemdCgroup bool
+}
+
+// Platform is the OS/arch (and arm variant) images are unpacked for.
+func (c Config) Platform() string {
+	if runtime.GOARCH == "arm" {
+		return "linux/arm/v7"
+	}
+	return "linux/" + runtime.GOARCH
 }
 
 // Socket is containerd's gRPC socket.
@@ -58,6 +67,11 @@ state = "{{.State}}"
   [plugins.'io.containerd.cri.v1.runtime'.cni]
     bin_dirs = ["{{.BinDir}}"]
     conf_dir = "{{.CNIConfDir}}"
+
+# Imports and pulls unpack for the snapshotter the CRI plugin uses.
+[[plugins.'io.containerd.transfer.v1.local'.unpack_config]]
+  platform = "{{.Platform}}"
+  snapshotter = "{{.Snapshotter}}"
 
 [plugins.'io.containerd.grpc.v1.cri']
   stream_server_address = "127.0.0.1"

@@ -3,6 +3,7 @@ package containerd
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,7 @@ func TestRenderDefault(t *testing.T) {
 		"version = 3", `address = "` + c.Socket() + `"`, `snapshotter = "overlayfs"`,
 		`sandbox = "kedge.local/pause:3.10"`, `bin_dirs = ["/data/abc/bin"]`,
 		`conf_dir = "/data/cni"`, `BinaryName = "/data/abc/bin/runc"`, "SystemdCgroup = false",
+		`platform = "linux/` + runtime.GOARCH,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("config lacks %q:\n%s", want, out)

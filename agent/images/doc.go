@@ -1,0 +1,5 @@
+// Package images imports image archives (docker-archive or OCI layout, as
+// .tar, .tar.gz or .tar.zst) into containerd's k8s.io namespace, so a node
+// runs pods with no registry at all. Each archive is imported once, keyed by
+// its digest; a corrupt one is reported by name and the others still import.
+package images

@@ -1,0 +1,181 @@
+package images
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/klauspost/compress/zstd"
+	"k8s.io/klog/v2"
+
+	"github.com/kedge-io/kedge/atomicfile"
+)
+
+// Importer feeds archives to the bundled ctr.
+type Importer struct {
+	Ctr         string // path of the bundled ctr binary
+	Socket      string // containerd's socket
+	Snapshotter string // unpack for the snapshotter the CRI plugin uses
+	StateFile   string // digests already imported, so restarts skip them
+}
+
+// Archives lists the importable files of dir in name order.
+func Archives(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading images dir: %w", err)
+	}
+	var files []string
+	for _, e := range entries {
+		if e.Type().IsRegular() && isArchive(e.Name()) {
+			files = append(files, filepath.Join(dir, e.Name()))
+		}
+	}
+	sort.Strings(files)
+	return files, nil
+}
+
+func isArchive(name string) bool {
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz", ".tar.zst"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// ImportDir imports every archive of dir not imported before. A failing
+// archive is logged with its name and skipped; the error lists all failures.
+func (im *Importer) ImportDir(ctx context.Context, dir string) error {
+	files, err := Archives(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range files {
+		if err := im.ImportFile(ctx, f); err != nil {
+			klog.Errorf("skipping image archive: %v", err)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ImportFile imports one archive unless its digest was imported already.
+func (im *Importer) ImportFile(ctx context.Context, path string) error {
+	digest, err := fileDigest(path)
+	if err != nil {
+		return fmt.Errorf("image archive %s: %w", path, err)
+	}
+	done, err := im.load()
+	if err != nil {
+		return err
+	}
+	if _, ok := done[digest]; ok {
+		klog.V(1).Infof("image archive %s already imported (%s)", path, digest)
+		return nil
+	}
+	if err := im.run(ctx, path); err != nil {
+		return fmt.Errorf("image archive %s: %w", path, err)
+	}
+	klog.Infof("imported image archive %s", path)
+	done[digest] = filepath.Base(path)
+	return im.save(done)
+}
+
+// run pipes the decompressed archive into `ctr images import -`.
+func (im *Importer) run(ctx context.Context, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := decompress(f, path)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, im.Ctr, "--address", im.Socket, "--namespace", "k8s.io",
+		"images", "import", "--snapshotter", im.Snapshotter, "-")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("ctr images import: %w: %s", err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}
+
+func decompress(f *os.File, path string) (io.Reader, error) {
+	switch {
+	case strings.HasSuffix(path, ".tar.gz"), strings.HasSuffix(path, ".tgz"):
+		r, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("not gzip: %w", err)
+		}
+		return r, nil
+	case strings.HasSuffix(path, ".tar.zst"):
+		r, err := zstd.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("not zstd: %w", err)
+		}
+		return r.IOReadCloser(), nil
+	}
+	return f, nil
+}
+
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (im *Importer) load() (map[string]string, error) {
+	done := map[string]string{}
+	data, err := os.ReadFile(im.StateFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return done, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", im.StateFile, err)
+	}
+	if err := json.Unmarshal(data, &done); err != nil {
+		// The record only saves work; a damaged one means importing again.
+		klog.Warningf("ignoring damaged %s: %v", im.StateFile, err)
+		return map[string]string{}, nil
+	}
+	return done, nil
+}
+
+func (im *Importer) save(done map[string]string) error {
+	data, err := json.MarshalIndent(done, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(im.StateFile), 0o700); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(im.StateFile, data, 0o600); err != nil {
+		return fmt.Errorf("writing %s: %w", im.StateFile, err)
+	}
+	return nil
+}

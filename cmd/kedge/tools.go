@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kedge-io/kedge/agent"
+	"github.com/kedge-io/kedge/agent/bundle"
+	"github.com/kedge-io/kedge/agent/containerd"
+	"github.com/kedge-io/kedge/agent/images"
+)
+
+// toolPaths reads the node's dirs from KEDGE_DATA_DIR and KEDGE_RUN_DIR,
+// the same env vars the server honours, since pass-through tools cannot
+// parse kedge flags.
+func toolPaths() agent.Paths {
+	p := agent.Paths{DataDir: os.Getenv("KEDGE_DATA_DIR"), RunDir: os.Getenv("KEDGE_RUN_DIR")}
+	if p.DataDir == "" {
+		p.DataDir = agent.DefaultDataDir
+	}
+	if p.RunDir == "" {
+		p.RunDir = agent.DefaultRunDir
+	}
+	return p
+}
+
+// newBundledToolCommand runs a binary of the runtime bundle with its
+// endpoint env var pointed at kedge's containerd unless the user set it.
+func newBundledToolCommand(name, short string, env map[string]func(agent.Paths) string) *cobra.Command {
+	return &cobra.Command{
+		Use:                name,
+		Short:              short,
+		DisableFlagParsing: true,
+		RunE: func(_ *cobra.Command, args []string) error {
+			p := toolPaths()
+			bin, err := bundle.Unpack(p.DataDir)
+			if err != nil {
+				return err
+			}
+			for k, v := range env {
+				if os.Getenv(k) == "" {
+					os.Setenv(k, v(p))
+				}
+			}
+			os.Setenv("PATH", bundle.Prepend(os.Getenv("PATH"), bin))
+			path := filepath.Join(bin, name)
+			return syscall.Exec(path, append([]string{name}, args...), os.Environ())
+		},
+	}
+}
+
+func newCtrCommand() *cobra.Command {
+	return newBundledToolCommand("ctr", "Run the bundled ctr against this node's containerd", map[string]func(agent.Paths) string{
+		"CONTAINERD_ADDRESS":   agent.Paths.ContainerdSocket,
+		"CONTAINERD_NAMESPACE": func(agent.Paths) string { return "k8s.io" },
+	})
+}
+
+func newCrictlCommand() *cobra.Command {
+	return newBundledToolCommand("crictl", "Run the bundled crictl against this node's containerd", map[string]func(agent.Paths) string{
+		"CONTAINER_RUNTIME_ENDPOINT": func(p agent.Paths) string { return "unix://" + p.ContainerdSocket() },
+		"IMAGE_SERVICE_ENDPOINT":     func(p agent.Paths) string { return "unix://" + p.ContainerdSocket() },
+	})
+}
+
+func newImagesCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "images", Short: "Manage images on this node without a registry"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "import FILE...",
+		Short: "Import image archives (.tar, .tar.gz, .tar.zst; docker-archive or OCI) into containerd",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, files []string) error {
+			p := toolPaths()
+			bin, err := bundle.Unpack(p.DataDir)
+			if err != nil {
+				return err
+			}
+			im := &images.Importer{
+				Ctr:         filepath.Join(bin, "ctr"),
+				Socket:      p.ContainerdSocket(),
+				Snapshotter: containerd.ChooseSnapshotter(p.ContainerdRoot()),
+				StateFile:   p.ImportedState(),
+			}
+			failed := 0
+			for _, f := range files {
+				if err := im.ImportFile(context.Background(), f); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), err)
+					failed++
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d archives failed to import", failed, len(files))
+			}
+			return nil
+		},
+	})
+	return cmd
+}
