@@ -19,6 +19,10 @@ type Config struct {
 	PauseImage    string
 	Snapshotter   string // "overlayfs" or "native"
 	SystemdCgroup bool
+	// RestrictOOMScoreAdj keeps containers' oom_score_adj at or above
+	// containerd's own: set when kedge lacks CAP_SYS_RESOURCE (some VMs
+	// and containers), where runc fails to lower it for the pause sandbox.
+	RestrictOOMScoreAdj bool
 }
 
 // Platform is the OS/arch (and arm variant) images are unpacked for.
@@ -55,6 +59,7 @@ state = "{{.State}}"
     sandbox = "{{.PauseImage}}"
 
 [plugins.'io.containerd.cri.v1.runtime']
+  restrict_oom_score_adj = {{.RestrictOOMScoreAdj}}
   enable_unprivileged_ports = true
   enable_unprivileged_icmp = true
   [plugins.'io.containerd.cri.v1.runtime'.containerd]

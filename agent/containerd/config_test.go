@@ -26,7 +26,7 @@ func TestRenderDefault(t *testing.T) {
 	for _, want := range []string{
 		"version = 3", `address = "` + c.Socket() + `"`, `snapshotter = "overlayfs"`,
 		`sandbox = "kedge.local/pause:3.10"`, `bin_dirs = ["/data/abc/bin"]`,
-		`conf_dir = "/data/cni"`, `BinaryName = "/data/abc/bin/runc"`, "SystemdCgroup = false",
+		`conf_dir = "/data/cni"`, `BinaryName = "/data/abc/bin/runc"`, "SystemdCgroup = false", "restrict_oom_score_adj = false",
 		`platform = "linux/` + runtime.GOARCH,
 	} {
 		if !strings.Contains(string(out), want) {

@@ -25,6 +25,7 @@ func TestSupervisorRestartsContainerd(t *testing.T) {
 	cfg := Config{
 		Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "run"), BinDir: bin,
 		CNIConfDir: filepath.Join(dir, "cni"), PauseImage: "kedge.local/pause:3.10", Snapshotter: "native",
+		RestrictOOMScoreAdj: !CanLowerOOMScore(),
 	}
 	c := New(cfg, []string{"PATH=" + bundle.Prepend(os.Getenv("PATH"), bin)})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -66,6 +66,7 @@ func startContainerd(t *testing.T, dir string) (ctr, socket string) {
 	cfg := containerd.Config{
 		Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "run"), BinDir: bin,
 		CNIConfDir: filepath.Join(dir, "cni"), PauseImage: "kedge.local/pause:3.10", Snapshotter: "native",
+		RestrictOOMScoreAdj: !containerd.CanLowerOOMScore(),
 	}
 	c := containerd.New(cfg, []string{"PATH=" + bundle.Prepend(os.Getenv("PATH"), bin)})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
