@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"net"
 	"os"
 	"runtime/debug"
@@ -89,31 +90,11 @@ func endpointReconciler(cfg Config) string {
 	return "lease"
 }
 
-// controllerManagerDefaults run the controller-manager with its own
-// identity, without leader election (one server) and without its own
-// serving port (nothing needs it, and two test nodes on one host would
-// collide on 10257).
-func controllerManagerDefaults(cfg Config, b *pki.Bundle, kubeconfig string) map[string]string {
-	return map[string]string{
-		"kubeconfig":                       kubeconfig,
-		"authentication-kubeconfig":        kubeconfig,
-		"authorization-kubeconfig":         kubeconfig,
-		"leader-elect":                     strconv.FormatBool(!cfg.singleServer()),
-		"secure-port":                      "0",
-		"allocate-node-cidrs":              "true",
-		"cluster-cidr":                     cfg.ClusterCIDR,
-		"service-cluster-ip-range":         cfg.ServiceCIDR,
-		"cluster-signing-cert-file":        b.ClientCA,
-		"cluster-signing-key-file":         b.ClientCAKey,
-		"root-ca-file":                     b.ServerCA,
-		"service-account-private-key-file": b.ServiceAccountKey,
-		"use-service-account-credentials":  "true",
-		"profiling":                        "false",
-	}
-}
-
-// schedulerDefaults mirror the controller-manager's.
-func schedulerDefaults(cfg Config, kubeconfig string) map[string]string {
+// clientComponentDefaults are shared by the controller-manager and the
+// scheduler: their own identity, leader election only when several servers
+// can exist, and no serving port of their own (nothing needs it, and two
+// test nodes on one host would collide on 10257/10259).
+func clientComponentDefaults(cfg Config, kubeconfig string) map[string]string {
 	return map[string]string{
 		"kubeconfig":                kubeconfig,
 		"authentication-kubeconfig": kubeconfig,
@@ -122,4 +103,25 @@ func schedulerDefaults(cfg Config, kubeconfig string) map[string]string {
 		"secure-port":               "0",
 		"profiling":                 "false",
 	}
+}
+
+// controllerManagerDefaults add node CIDR allocation and the signing keys.
+func controllerManagerDefaults(cfg Config, b *pki.Bundle, kubeconfig string) map[string]string {
+	args := clientComponentDefaults(cfg, kubeconfig)
+	maps.Copy(args, map[string]string{
+		"allocate-node-cidrs":              "true",
+		"cluster-cidr":                     cfg.ClusterCIDR,
+		"service-cluster-ip-range":         cfg.ServiceCIDR,
+		"cluster-signing-cert-file":        b.ClientCA,
+		"cluster-signing-key-file":         b.ClientCAKey,
+		"root-ca-file":                     b.ServerCA,
+		"service-account-private-key-file": b.ServiceAccountKey,
+		"use-service-account-credentials":  "true",
+	})
+	return args
+}
+
+// schedulerDefaults need nothing beyond the shared ones.
+func schedulerDefaults(cfg Config, kubeconfig string) map[string]string {
+	return clientComponentDefaults(cfg, kubeconfig)
 }
