@@ -26,13 +26,7 @@ func (p Paths) ContainerdSocket() string {
 	return filepath.Join(p.ContainerdState(), "containerd.sock")
 }
 
-// ImagesDir is scanned for image archives to import at start.
-func (p Paths) ImagesDir() string { return filepath.Join(p.DataDir, "agent", "images") }
-
 // ImportedState records the digests of archives already imported.
 func (p Paths) ImportedState() string {
 	return filepath.Join(p.DataDir, "agent", "images-imported.json")
 }
-
-// CNIConfDir holds the CNI network config kedge writes.
-func (p Paths) CNIConfDir() string { return filepath.Join(p.DataDir, "agent", "etc", "cni", "net.d") }
