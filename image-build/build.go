@@ -132,7 +132,7 @@ func busyboxFor(ctx context.Context, o options, t target, work string, stderr io
 		}
 	}
 	if _, err := os.Stat(deb); err != nil {
-		return spec{}, fmt.Errorf("%w (make images-%s or image-build/deps.sh deb %s CACHE fetches it)", err, t.Name, t.Name)
+		return spec{}, fmt.Errorf("%w (make images-%s fetches it with scripts/deps.sh)", err, t.Name)
 	}
 	root := filepath.Join(work, "busybox-static")
 	debVersion, err := extractDeb(ctx, deb, root)

@@ -34,15 +34,15 @@ const (
 	group  = "root:x:0:\nnogroup:x:65534:\n"
 )
 
-// debPath is where the busybox-static .deb for t is cached; deps.sh and this
+// debPath is where the busybox-static .deb for t is cached; images.mk and this
 // program agree on it so make can download it ahead of time.
 func debPath(cache string, t target) string {
 	return filepath.Join(cache, t.Name, "busybox-static.deb")
 }
 
-// fetchDeb makes sure the .deb is in the cache. Only `apt-get download` is
-// tried here: enabling a foreign dpkg architecture is left to deps.sh, which
-// make runs first, because it changes the machine's apt configuration.
+// fetchDeb makes sure the .deb is in the cache with a plain `apt-get
+// download`, which finds a foreign architecture only where dpkg already
+// knows it; make fetches it beforehand with scripts/deps.sh instead.
 func fetchDeb(ctx context.Context, deb string, t target) error {
 	if _, err := os.Stat(deb); err == nil {
 		return nil
@@ -60,7 +60,7 @@ func fetchDeb(ctx context.Context, deb string, t target) error {
 		"download", "busybox-static:"+t.DebArch)
 	cmd.Dir = tmp
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get download busybox-static:%s: %w\n%s(run image-build/deps.sh deb %s CACHE to enable the architecture)",
+		return fmt.Errorf("apt-get download busybox-static:%s: %w\n%s(make images-%s fetches it without changing the system)",
 			t.DebArch, err, b, t.Name)
 	}
 	got, err := filepath.Glob(filepath.Join(tmp, "busybox-static_*.deb"))

@@ -85,7 +85,7 @@ func TestBusyboxSmokeCatchesMissingApplet(t *testing.T) {
 }
 
 func TestDebPathIsWhereDepsShPutsIt(t *testing.T) {
-	// deps.sh writes CACHE/ARCH/busybox-static.deb with kedge's arch name.
+	// images.mk writes CACHE/ARCH/busybox-static.deb with kedge's arch name.
 	if got := debPath("c", targets["arm"]); got != filepath.Join("c", "arm", "busybox-static.deb") {
 		t.Errorf("debPath = %s", got)
 	}

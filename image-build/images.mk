@@ -33,19 +33,19 @@ $(IMAGES_TOOL): $(IMAGES_SRC)
 	@mkdir -p $(@D)
 	$(GO) build -C $(IMAGES_DIR) -trimpath -buildvcs=false -o $(abspath $@) .
 
-# deps.sh enables the foreign dpkg architecture when needed and runs
-# `apt-get download`; the file only appears once the download is complete.
+# scripts/deps.sh downloads the .deb with a private apt state (no dpkg
+# multiarch); the file only appears once the download is complete.
 # Precious: make would otherwise delete it as an intermediate of the chain.
 .PRECIOUS: $(IMAGES_CACHE)/%/busybox-static.deb
 $(IMAGES_CACHE)/%/busybox-static.deb:
-	$(IMAGES_DIR)/deps.sh deb $* $(IMAGES_CACHE)
+	scripts/deps.sh deb busybox-static $* $@
 
 # One run writes all three archives of an arch (a multi-target pattern rule
 # is one recipe in GNU make). The compiler check is cheap and runs only when
 # something needs rebuilding.
 $(IMAGES_OUT)/kedge-images-%.tar $(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar: \
 		$(IMAGES_TOOL) $(IMAGES_CACHE)/%/busybox-static.deb
-	@$(IMAGES_DIR)/deps.sh cc $*
+	@scripts/deps.sh cc $*
 	$(IMAGES_TOOL) --arch $* --out $(IMAGES_OUT) --cache $(IMAGES_CACHE) --download=false
 
 images-test:

@@ -25,9 +25,24 @@ esac
 out=$root/agent/bundle/assets/runtime-$arch.tar.zst
 work=$here/.build/$arch
 stamp=$here/.build/$arch.inputs
-sysroot=$here/.build/sysroot/$arch # target libseccomp, see deps.sh
+sysroot=$here/.build/sysroot/$arch # target libseccomp for runc
 
-"$here/deps.sh" "$arch" "$sysroot"
+# runc only needs libseccomp.a and its headers: unpack the target's
+# libseccomp-dev into a private sysroot instead of installing it.
+ensure_libseccomp() {
+	[ -f "$sysroot/usr/lib/$triplet/libseccomp.a" ] && return 0
+	local deb=$here/.build/libseccomp-dev-$arch.deb
+	"$root/scripts/deps.sh" deb libseccomp-dev "$arch" "$deb"
+	rm -rf "$sysroot"
+	mkdir -p "$sysroot"
+	dpkg-deb -x "$deb" "$sysroot"
+	[ -f "$sysroot/usr/lib/$triplet/libseccomp.a" ] ||
+		{ echo "build.sh: libseccomp.a missing from $deb" >&2; exit 1; }
+}
+
+"$root/scripts/deps.sh" cc "$arch"
+"$root/scripts/deps.sh" pkgs zstd pkgconf
+ensure_libseccomp
 
 # Everything that changes the archive's bytes: a matching stamp means the
 # archive on disk is what this build would produce, so keep it.

@@ -7,7 +7,7 @@
 # (where mtimes say nothing) an up-to-date archive is only touched, not rebuilt.
 
 BUNDLE_ASSETS := agent/bundle/assets
-BUNDLE_INPUTS := scripts/bundle/go.mod scripts/bundle/go.sum scripts/bundle/build.sh scripts/bundle/deps.sh
+BUNDLE_INPUTS := scripts/bundle/go.mod scripts/bundle/go.sum scripts/bundle/build.sh
 
 .PHONY: bundle-amd64 bundle-arm64 bundle-arm bundle-clean
 
