@@ -24,10 +24,9 @@ import (
 
 // Importer feeds archives to the bundled ctr.
 type Importer struct {
-	Ctr         string // path of the bundled ctr binary
-	Socket      string // containerd's socket
-	Snapshotter string // unpack for the snapshotter the CRI plugin uses
-	StateFile   string // digests already imported, so restarts skip them
+	Ctr       string // path of the bundled ctr binary
+	Socket    string // containerd's socket
+	StateFile string // digests already imported, so restarts skip them
 }
 
 // Archives lists the importable files of dir in name order.
@@ -97,7 +96,9 @@ func (im *Importer) ImportFile(ctx context.Context, path string) error {
 	return im.save(done)
 }
 
-// run pipes the decompressed archive into `ctr images import -`.
+// run pipes the decompressed archive into `ctr images import -`. No
+// snapshotter is named: containerd's transfer service unpacks for the one
+// its config chose, so the choice lives in one place.
 func (im *Importer) run(ctx context.Context, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -110,7 +111,7 @@ func (im *Importer) run(ctx context.Context, path string) error {
 	}
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, im.Ctr, "--address", im.Socket, "--namespace", "k8s.io",
-		"images", "import", "--snapshotter", im.Snapshotter, "-")
+		"images", "import", "-")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, &out, &out
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("ctr images import: %w: %s", err, strings.TrimSpace(out.String()))

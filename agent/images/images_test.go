@@ -35,7 +35,7 @@ func TestImportDir(t *testing.T) {
 	writeFile(t, filepath.Join(images, "c-broken.tar.gz"), []byte("not an archive"))
 	writeFile(t, filepath.Join(images, "notes.txt"), []byte("ignored"))
 
-	im := &Importer{Ctr: ctr, Socket: socket, Snapshotter: "native", StateFile: filepath.Join(dir, "imported.json")}
+	im := &Importer{Ctr: ctr, Socket: socket, StateFile: filepath.Join(dir, "imported.json")}
 	err = im.ImportDir(context.Background(), images)
 	if err == nil || !strings.Contains(err.Error(), "c-broken.tar.gz") {
 		t.Fatalf("want an error naming c-broken.tar.gz, got %v", err)

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kedge-io/kedge/agent"
 	"github.com/kedge-io/kedge/agent/bundle"
-	"github.com/kedge-io/kedge/agent/containerd"
 	"github.com/kedge-io/kedge/agent/images"
 )
 
@@ -81,10 +80,9 @@ func newImagesCommand() *cobra.Command {
 				return err
 			}
 			im := &images.Importer{
-				Ctr:         filepath.Join(bin, "ctr"),
-				Socket:      p.ContainerdSocket(),
-				Snapshotter: containerd.ChooseSnapshotter(p.ContainerdRoot()),
-				StateFile:   p.ImportedState(),
+				Ctr:       filepath.Join(bin, "ctr"),
+				Socket:    p.ContainerdSocket(),
+				StateFile: p.ImportedState(),
 			}
 			failed := 0
 			for _, f := range files {
