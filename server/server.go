@@ -108,11 +108,10 @@ func ensurePKI(cfg Config, advertiseIP net.IP) (*pki.Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading hostname: %w", err)
 	}
+	// advertiseIP is --advertise-address when given; pki drops duplicates.
 	ips := []net.IP{advertiseIP}
-	for _, s := range append(cfg.NodeIPs, cfg.AdvertiseAddress) {
-		if ip := net.ParseIP(s); ip != nil {
-			ips = append(ips, ip)
-		}
+	for _, s := range cfg.NodeIPs {
+		ips = append(ips, net.ParseIP(s)) // Validate checked them
 	}
 	bundle, err := pki.Ensure(pki.Options{
 		Dir:           cfg.tlsDir(),
