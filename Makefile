@@ -27,16 +27,23 @@ endef
 include scripts/bundle/bundle.mk
 include image-build/images.mk
 
+# The pause image is built into bin/kedge (agent/images go:embeds it), so a
+# node can start pods with nothing but the binary.
+PAUSE_ASSETS := agent/images/assets
+$(PAUSE_ASSETS)/pause-%.tar: $(IMAGES_OUT)/%/pause.tar
+	@mkdir -p $(@D)
+	cp $< $@
+
 .PHONY: all build build-arm64 build-armv7 deps deps-cross test test-unit test-integration bench fmt vet clean
 
 all: build
 
 build: $(BIN)/kedge
 
-$(BIN)/kedge: bundle-amd64 FORCE
+$(BIN)/kedge: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar FORCE
 	$(call gobuild,amd64,amd64,,gcc,$@)
 
-build-arm64: deps-cross bundle-arm64
+build-arm64: deps-cross bundle-arm64 $(PAUSE_ASSETS)/pause-arm64.tar
 	$(call gobuild,arm64,arm64,,aarch64-linux-gnu-gcc,$(BIN)/kedge-arm64)
 	file $(BIN)/kedge-arm64
 
@@ -44,7 +51,7 @@ build-arm64: deps-cross bundle-arm64
 # binary this large, and the static armv7 binary then dies in memchr_ifunc
 # before main; gold links it correctly.
 build-armv7: EXTLDFLAGS := -static -fuse-ld=gold
-build-armv7: deps-cross bundle-arm
+build-armv7: deps-cross bundle-arm $(PAUSE_ASSETS)/pause-arm.tar
 	$(call gobuild,arm,arm,7,arm-linux-gnueabihf-gcc,$(BIN)/kedge-armv7)
 	file $(BIN)/kedge-armv7
 
@@ -58,15 +65,15 @@ deps-cross:
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*' -not -path './dist/*' -not -path './scripts/bundle/.build/*')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# go vet/test need the embedded runtime archive of the host arch to exist.
-vet: bundle-amd64
+# go vet/test need the embedded archives of the host arch to exist.
+vet: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar
 	$(GO) vet -tags $(TAGS) ./...
 
-test-unit: bundle-amd64 images-amd64 images-test
+test-unit: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar images-amd64 images-test
 	$(GO) test -tags $(TAGS) ./...
 
 test-integration: build build-arm64 build-armv7 images-amd64
-	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_BIN_ARM64=$(CURDIR)/$(BIN)/kedge-arm64 \
+	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_IMAGES_DIR=$(CURDIR)/$(IMAGES_OUT)/amd64 KEDGE_BIN_ARM64=$(CURDIR)/$(BIN)/kedge-arm64 \
 		KEDGE_BIN_ARMV7=$(CURDIR)/$(BIN)/kedge-armv7 \
 		$(GO) test -tags $(TAGS),e2e -count=1 -timeout 30m -v ./tests/...
 

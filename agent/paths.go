@@ -30,3 +30,21 @@ func (p Paths) ContainerdSocket() string {
 func (p Paths) ImportedState() string {
 	return filepath.Join(p.DataDir, "agent", "images-imported.json")
 }
+
+// ImagesDir holds archives imported at every start.
+func (p Paths) ImagesDir() string { return filepath.Join(p.DataDir, "agent", "images") }
+
+// KubeletDir is the kubelet's root dir: pod volumes, plugins, checkpoints.
+func (p Paths) KubeletDir() string { return filepath.Join(p.DataDir, "agent", "kubelet") }
+
+// PodLogsDir holds container logs, read by `kubectl logs`.
+func (p Paths) PodLogsDir() string { return filepath.Join(p.DataDir, "agent", "pod-logs") }
+
+// StaticPodsDir holds pod manifests the kubelet runs without the apiserver.
+func (p Paths) StaticPodsDir() string { return filepath.Join(p.DataDir, "agent", "pod-manifests") }
+
+// EtcDir holds the generated configuration of the node's components.
+func (p Paths) EtcDir() string { return filepath.Join(p.DataDir, "agent", "etc") }
+
+// CNIConfDir is where the pod network's CNI configuration is written.
+func (p Paths) CNIConfDir() string { return filepath.Join(p.EtcDir(), "cni", "net.d") }

@@ -7,9 +7,13 @@ import (
 
 // Write replaces path with data. The mode is set on the temporary file
 // before the rename, so the file is never visible with a wider mode, and the
-// directory is synced so the rename survives a power cut.
+// directory is synced so the rename survives a power cut. A missing
+// directory is created with mode 0755.
 func Write(path string, data []byte, mode os.FileMode) error {
 	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err

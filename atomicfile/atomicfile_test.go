@@ -26,8 +26,22 @@ func TestWriteReplacesWithMode(t *testing.T) {
 	}
 }
 
-func TestWriteMissingDir(t *testing.T) {
-	if err := Write(filepath.Join(t.TempDir(), "no", "f"), nil, 0o600); err == nil {
-		t.Fatal("want error for a missing directory")
+func TestWriteCreatesMissingDir(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a", "b", "f")
+	if err := Write(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(path); err != nil || string(got) != "x" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}
+
+func TestWriteUnderAFileFails(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(filepath.Join(file, "g"), nil, 0o600); err == nil {
+		t.Fatal("want an error when the parent is a file")
 	}
 }

@@ -16,14 +16,15 @@ import (
 const busyboxRepo = "kedge.local/busybox"
 
 // applets get a symlink in /bin: the commands tests and debugging sessions
-// reach for. Others still work as `busybox NAME`.
+// reach for. Others still work as `busybox NAME`. timeout is here because
+// Debian's static 1.35 build crashes on `wget -T`; `timeout 5 wget` works.
 var applets = []string{
 	"ash", "awk", "base64", "cat", "chmod", "chown", "cp", "date", "dd", "df",
 	"du", "echo", "env", "false", "find", "free", "grep", "head", "hostname",
 	"httpd", "id", "ifconfig", "ip", "kill", "ln", "ls", "md5sum", "mkdir",
 	"mount", "mv", "nc", "netstat", "nslookup", "ping", "printf", "ps", "rm",
 	"route", "sed", "seq", "sh", "sha256sum", "sleep", "sort", "sync", "tail",
-	"tar", "telnet", "test", "top", "touch", "tr", "true", "uname", "uniq",
+	"tar", "telnet", "test", "timeout", "top", "touch", "tr", "true", "uname", "uniq",
 	"vi", "wc", "wget", "whoami", "xargs", "yes",
 }
 

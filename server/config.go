@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/pflag"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+
+	"github.com/kedge-io/kedge/agent"
 )
 
 // Config is everything `kedge server` can be told.
@@ -32,6 +34,9 @@ type Config struct {
 	APIServerArgs         []string
 	ControllerManagerArgs []string
 	SchedulerArgs         []string
+	// Agent configures this server's own node; DataDir and NodeIPs are
+	// copied in from the server's flags.
+	Agent agent.Config
 }
 
 // AddFlags registers the server's flags; their names are also the config
@@ -51,10 +56,11 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DatastoreEndpoint, "datastore-endpoint", "", "kine endpoint (postgres://, mysql://, http(s):// etcd); default: SQLite in the data dir")
 	fs.StringVarP(&c.WriteKubeconfig, "write-kubeconfig", "o", "/etc/kedge/kedge.yaml", "Where to write the admin kubeconfig")
 	fs.StringVar(&c.WriteKubeconfigMode, "write-kubeconfig-mode", "0600", "File mode of the admin kubeconfig, octal")
-	fs.BoolVar(&c.DisableAgent, "disable-agent", false, "Run the control plane only, without containerd and kubelet")
+	fs.BoolVar(&c.DisableAgent, "disable-agent", false, "Run the control plane only, without containerd, kubelet, kube-proxy and flannel")
 	fs.StringArrayVar(&c.APIServerArgs, "kube-apiserver-arg", nil, "Extra kube-apiserver flag as key=value (repeatable; overrides kedge's default)")
 	fs.StringArrayVar(&c.ControllerManagerArgs, "kube-controller-manager-arg", nil, "Extra kube-controller-manager flag as key=value (repeatable)")
 	fs.StringArrayVar(&c.SchedulerArgs, "kube-scheduler-arg", nil, "Extra kube-scheduler flag as key=value (repeatable)")
+	c.Agent.AddFlags(fs)
 }
 
 // Validate checks values a typo could break, naming the flag.
@@ -89,7 +95,18 @@ func (c *Config) Validate() error {
 	if !filepath.IsAbs(c.DataDir) {
 		return fmt.Errorf("--data-dir %q: must be an absolute path", c.DataDir)
 	}
-	return nil
+	if c.DisableAgent {
+		return nil
+	}
+	a := c.agentConfig()
+	return a.Validate()
+}
+
+// agentConfig is the node's configuration with the flags the server shares.
+func (c *Config) agentConfig() agent.Config {
+	a := c.Agent
+	a.DataDir, a.NodeIPs = c.DataDir, c.NodeIPs
+	return a
 }
 
 func (c *Config) kubeconfigMode() (os.FileMode, error) {

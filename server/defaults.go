@@ -34,6 +34,7 @@ func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []str
 		"endpoint-reconciler-type":           endpointReconciler(cfg),
 		"kubelet-client-certificate":         b.KubeletClientCert,
 		"kubelet-client-key":                 b.KubeletClientKey,
+		"kubelet-certificate-authority":      b.ServerCA,
 		"kubelet-preferred-address-types":    "InternalIP,ExternalIP,Hostname",
 		"proxy-client-cert-file":             b.FrontProxyClientCert,
 		"proxy-client-key-file":              b.FrontProxyClientKey,
@@ -49,6 +50,11 @@ func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []str
 		"service-cluster-ip-range":           cfg.ServiceCIDR,
 		"service-node-port-range":            cfg.ServiceNodePortRange,
 		"profiling":                          "false",
+		// The node's own kubelet and kube-proxy run in this process and
+		// keep their watches open until it exits; without this the HTTP
+		// server waits --request-timeout (60 s) for them on SIGTERM. With
+		// it, in-flight requests drain first and watches get 2 s.
+		"shutdown-send-retry-after": "true",
 	}
 	if cfg.singleServer() {
 		// The mixed-version proxy (beta, on by default since 1.36) rewrites a

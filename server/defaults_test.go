@@ -5,15 +5,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/kedge-io/kedge/server/pki"
 )
 
+// testConfig is the configuration of `kedge server` with no flags given.
 func testConfig() Config {
-	return Config{
-		DataDir: "/var/lib/kedge", HTTPSPort: 6443, BindAddress: "0.0.0.0",
-		ClusterCIDR: "10.42.0.0/16", ServiceCIDR: "10.43.0.0/16", ClusterDNS: "10.43.0.10",
-		ClusterDomain: "cluster.local", ServiceNodePortRange: "30000-32767", WriteKubeconfigMode: "0600",
-	}
+	var c Config
+	c.AddFlags(pflag.NewFlagSet("server", pflag.ContinueOnError))
+	return c
 }
 
 func TestSingleServerDefaults(t *testing.T) {
@@ -55,6 +56,8 @@ func TestValidateNamesFlag(t *testing.T) {
 		"--service-node-port-range": func(c *Config) { c.ServiceNodePortRange = "30000-x" },
 		"--write-kubeconfig-mode":   func(c *Config) { c.WriteKubeconfigMode = "rw-r--r--" },
 		"--data-dir":                func(c *Config) { c.DataDir = "relative/dir" },
+		"--flannel-backend":         func(c *Config) { c.Agent.FlannelBackend = "udp" },
+		"--run-dir":                 func(c *Config) { c.Agent.RunDir = "run" },
 	} {
 		cfg := testConfig()
 		mutate(&cfg)

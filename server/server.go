@@ -17,12 +17,15 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/kedge-io/kedge/agent"
 	"github.com/kedge-io/kedge/agent/nodeip"
 	"github.com/kedge-io/kedge/component"
 	"github.com/kedge-io/kedge/datastore"
+	"github.com/kedge-io/kedge/passthrough"
 	"github.com/kedge-io/kedge/server/controlplane"
 	"github.com/kedge-io/kedge/server/kubeconfig"
 	"github.com/kedge-io/kedge/server/pki"
+	"github.com/kedge-io/kedge/server/rbac"
 )
 
 // stopTimeout bounds a clean shutdown of all components.
@@ -34,7 +37,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	advertiseIP, err := resolveAdvertiseIP(cfg)
+	node, err := resolveNode(cfg)
+	if err != nil {
+		return err
+	}
+	advertiseIP, err := resolveAdvertiseIP(cfg, node)
 	if err != nil {
 		return err
 	}
@@ -49,7 +56,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := checkPort(cfg.BindAddress, cfg.HTTPSPort); err != nil {
 		return err
 	}
-	bundle, err := ensurePKI(cfg, advertiseIP)
+	bundle, err := ensurePKI(cfg, node, advertiseIP)
 	if err != nil {
 		return err
 	}
@@ -59,7 +66,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	tuneWrites(cfg)
 	tuneMemory()
-	mgr, admin, err := buildComponents(cfg, advertiseIP, bundle, creds)
+	mgr, admin, err := buildComponents(ctx, cfg, node, advertiseIP, bundle, creds)
 	if err != nil {
 		return err
 	}
@@ -79,23 +86,36 @@ func Run(ctx context.Context, cfg Config) error {
 	return err
 }
 
+// resolveNode finds this node's name and addresses: --node-ip, else the
+// address of the default-route interface. A host without a default route
+// (common on airgapped sites) needs --node-ip, and the error says so.
+func resolveNode(cfg Config) (agent.Node, error) {
+	a := cfg.agentConfig()
+	name, err := a.Name()
+	if err != nil {
+		return agent.Node{}, err
+	}
+	node := agent.Node{Name: name}
+	for _, s := range cfg.NodeIPs {
+		node.IPs = append(node.IPs, net.ParseIP(s)) // Validate checked them
+	}
+	if len(node.IPs) == 0 {
+		ip, err := nodeip.Detect()
+		if err != nil {
+			return node, fmt.Errorf("finding the node IP: %w", err)
+		}
+		node.IPs = []net.IP{ip}
+	}
+	return node, nil
+}
+
 // resolveAdvertiseIP returns the address the apiserver advertises. Kubernetes
 // refuses loopback addresses in the `kubernetes` Service endpoints, so one
 // is rejected here with the flag to fix rather than logged every 10 s.
-func resolveAdvertiseIP(cfg Config) (net.IP, error) {
-	var ip net.IP
-	flag := "--node-ip"
-	switch {
-	case cfg.AdvertiseAddress != "":
+func resolveAdvertiseIP(cfg Config, node agent.Node) (net.IP, error) {
+	ip, flag := node.IPs[0], "--node-ip"
+	if cfg.AdvertiseAddress != "" {
 		ip, flag = net.ParseIP(cfg.AdvertiseAddress), "--advertise-address"
-	case len(cfg.NodeIPs) > 0:
-		ip = net.ParseIP(cfg.NodeIPs[0])
-	default:
-		detected, err := nodeip.Detect()
-		if err != nil {
-			return nil, fmt.Errorf("finding the node IP: %w", err)
-		}
-		ip = detected
 	}
 	if ip.IsLoopback() {
 		return nil, fmt.Errorf("%s %s: the apiserver cannot advertise a loopback address; give this node's LAN address (the server may still listen on loopback with --bind-address)", flag, ip)
@@ -103,19 +123,17 @@ func resolveAdvertiseIP(cfg Config) (net.IP, error) {
 	return ip, nil
 }
 
-func ensurePKI(cfg Config, advertiseIP net.IP) (*pki.Bundle, error) {
+func ensurePKI(cfg Config, node agent.Node, advertiseIP net.IP) (*pki.Bundle, error) {
 	hostname, err := os.Hostname()
 	if err != nil {
 		return nil, fmt.Errorf("reading hostname: %w", err)
 	}
 	// advertiseIP is --advertise-address when given; pki drops duplicates.
-	ips := []net.IP{advertiseIP}
-	for _, s := range cfg.NodeIPs {
-		ips = append(ips, net.ParseIP(s)) // Validate checked them
-	}
+	ips := append([]net.IP{advertiseIP}, node.IPs...)
 	bundle, err := pki.Ensure(pki.Options{
 		Dir:           cfg.tlsDir(),
 		Hostname:      strings.ToLower(hostname),
+		NodeName:      node.Name,
 		NodeIPs:       ips,
 		ServiceIP:     cfg.serviceIP(),
 		ClusterDomain: cfg.ClusterDomain,
@@ -130,6 +148,7 @@ func ensurePKI(cfg Config, advertiseIP net.IP) (*pki.Bundle, error) {
 // credentials are the kubeconfig files components use to reach the apiserver.
 type credentials struct {
 	admin, controller, scheduler, supervisor string
+	node, kubeProxy, flannel                 string
 }
 
 func writeKubeconfigs(cfg Config, b *pki.Bundle) (credentials, error) {
@@ -139,6 +158,9 @@ func writeKubeconfigs(cfg Config, b *pki.Bundle) (credentials, error) {
 		controller: filepath.Join(cfg.credDir(), "controller.kubeconfig"),
 		scheduler:  filepath.Join(cfg.credDir(), "scheduler.kubeconfig"),
 		supervisor: filepath.Join(cfg.credDir(), "supervisor.kubeconfig"),
+		node:       filepath.Join(cfg.credDir(), "node.kubeconfig"),
+		kubeProxy:  filepath.Join(cfg.credDir(), "kube-proxy.kubeconfig"),
+		flannel:    filepath.Join(cfg.credDir(), "flannel.kubeconfig"),
 	}
 	mode, _ := cfg.kubeconfigMode()
 	files := []kubeconfig.Options{
@@ -146,6 +168,9 @@ func writeKubeconfigs(cfg Config, b *pki.Bundle) (credentials, error) {
 		{Path: c.controller, Mode: 0o600, CertFile: b.ControllerCert, KeyFile: b.ControllerKey},
 		{Path: c.scheduler, Mode: 0o600, CertFile: b.SchedulerCert, KeyFile: b.SchedulerKey},
 		{Path: c.supervisor, Mode: 0o600, CertFile: b.SupervisorCert, KeyFile: b.SupervisorKey},
+		{Path: c.node, Mode: 0o600, CertFile: b.NodeClientCert, KeyFile: b.NodeClientKey},
+		{Path: c.kubeProxy, Mode: 0o600, CertFile: b.KubeProxyCert, KeyFile: b.KubeProxyKey},
+		{Path: c.flannel, Mode: 0o600, CertFile: b.FlannelCert, KeyFile: b.FlannelKey},
 		{Path: cfg.WriteKubeconfig, Mode: mode, CertFile: b.AdminCert, KeyFile: b.AdminKey},
 	}
 	for _, f := range files {
@@ -160,21 +185,21 @@ func writeKubeconfigs(cfg Config, b *pki.Bundle) (credentials, error) {
 	return c, nil
 }
 
-func buildComponents(cfg Config, advertiseIP net.IP, b *pki.Bundle, creds credentials) (*component.Manager, *rest.Config, error) {
+func buildComponents(ctx context.Context, cfg Config, node agent.Node, advertiseIP net.IP, b *pki.Bundle, creds credentials) (*component.Manager, *rest.Config, error) {
 	admin, err := clientcmd.BuildConfigFromFlags("", creds.admin)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading %s: %w", creds.admin, err)
 	}
 	store := datastore.New(datastore.Config{Dir: cfg.dbDir(), Endpoint: cfg.DatastoreEndpoint})
-	apiArgs, err := controlplane.Args(apiServerDefaults(cfg, advertiseIP, b, store.Endpoints()), cfg.APIServerArgs, "kube-apiserver-arg")
+	apiArgs, err := passthrough.Merge(apiServerDefaults(cfg, advertiseIP, b, store.Endpoints()), cfg.APIServerArgs, "kube-apiserver-arg")
 	if err != nil {
 		return nil, nil, err
 	}
-	cmArgs, err := controlplane.Args(controllerManagerDefaults(cfg, b, creds.controller), cfg.ControllerManagerArgs, "kube-controller-manager-arg")
+	cmArgs, err := passthrough.Merge(controllerManagerDefaults(cfg, b, creds.controller), cfg.ControllerManagerArgs, "kube-controller-manager-arg")
 	if err != nil {
 		return nil, nil, err
 	}
-	schedArgs, err := controlplane.Args(schedulerDefaults(cfg, creds.scheduler), cfg.SchedulerArgs, "kube-scheduler-arg")
+	schedArgs, err := passthrough.Merge(schedulerDefaults(cfg, creds.scheduler), cfg.SchedulerArgs, "kube-scheduler-arg")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -190,7 +215,24 @@ func buildComponents(cfg Config, advertiseIP net.IP, b *pki.Bundle, creds creden
 	if err != nil {
 		return nil, nil, err
 	}
-	return component.NewManager(store, apiserver, cm, sched), admin, nil
+	// Roles go in before any agent starts, also on a server without its
+	// own agent, since agents elsewhere need them.
+	roles := rbac.NewBootstrap(admin, rbac.Flannel(pki.FlannelUser))
+	parts := []component.Component{store, apiserver, roles, cm, sched}
+	if !cfg.DisableAgent {
+		nodeParts, err := agent.Components(ctx, cfg.agentConfig(), node, agent.Cluster{
+			ClusterCIDR: cfg.ClusterCIDR, ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
+		}, agent.Credentials{
+			Kubeconfig: creds.node, KubeProxyKubeconfig: creds.kubeProxy, FlannelKubeconfig: creds.flannel,
+			ClientCA:    b.ClientCA,
+			ServingCert: b.KubeletServingCert, ServingKey: b.KubeletServingKey,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		parts = append(parts, nodeParts...)
+	}
+	return component.NewManager(parts...), admin, nil
 }
 
 // waitReady waits for the default namespace, which the apiserver creates

@@ -62,6 +62,9 @@ state = "{{.State}}"
   restrict_oom_score_adj = {{.RestrictOOMScoreAdj}}
   enable_unprivileged_ports = true
   enable_unprivileged_icmp = true
+  # Pod network namespaces live under the run dir, not the host-wide
+  # /var/run/netns, so nodes sharing a host (and their cleanup) stay apart.
+  netns_mounts_under_state_dir = true
   [plugins.'io.containerd.cri.v1.runtime'.containerd]
     default_runtime_name = "runc"
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]

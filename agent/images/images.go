@@ -80,35 +80,43 @@ func (im *Importer) ImportFile(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("image archive %s: %w", path, err)
 	}
+	return im.importOnce(ctx, path, digest, func() (io.ReadCloser, error) { return openArchive(path) })
+}
+
+// ImportBuiltin imports the image archive built into kedge (the pause
+// image), which every node needs before it can start a pod.
+func (im *Importer) ImportBuiltin(ctx context.Context) error {
+	sum := sha256.Sum256(builtin)
+	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(builtin)), nil }
+	return im.importOnce(ctx, "built-in "+builtinName, "sha256:"+hex.EncodeToString(sum[:]), open)
+}
+
+func (im *Importer) importOnce(ctx context.Context, name, digest string, open func() (io.ReadCloser, error)) error {
 	done, err := im.load()
 	if err != nil {
 		return err
 	}
 	if _, ok := done[digest]; ok {
-		klog.V(1).Infof("image archive %s already imported (%s)", path, digest)
+		klog.V(1).Infof("image archive %s already imported (%s)", name, digest)
 		return nil
 	}
-	if err := im.run(ctx, path); err != nil {
-		return fmt.Errorf("image archive %s: %w", path, err)
+	r, err := open()
+	if err != nil {
+		return fmt.Errorf("image archive %s: %w", name, err)
 	}
-	klog.Infof("imported image archive %s", path)
-	done[digest] = filepath.Base(path)
+	defer r.Close()
+	if err := im.run(ctx, r); err != nil {
+		return fmt.Errorf("image archive %s: %w", name, err)
+	}
+	klog.Infof("imported image archive %s", name)
+	done[digest] = filepath.Base(name)
 	return im.save(done)
 }
 
-// run pipes the decompressed archive into `ctr images import -`. No
+// run pipes a decompressed archive into `ctr images import -`. No
 // snapshotter is named: containerd's transfer service unpacks for the one
 // its config chose, so the choice lives in one place.
-func (im *Importer) run(ctx context.Context, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r, err := decompress(f, path)
-	if err != nil {
-		return err
-	}
+func (im *Importer) run(ctx context.Context, r io.Reader) error {
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, im.Ctr, "--address", im.Socket, "--namespace", "k8s.io",
 		"images", "import", "-")
@@ -117,6 +125,23 @@ func (im *Importer) run(ctx context.Context, path string) error {
 		return fmt.Errorf("ctr images import: %w: %s", err, strings.TrimSpace(out.String()))
 	}
 	return nil
+}
+
+// openArchive returns the archive's tar stream, decompressed by suffix.
+func openArchive(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := decompress(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{r, f}, nil
 }
 
 func decompress(f *os.File, path string) (io.Reader, error) {
@@ -180,3 +205,6 @@ func (im *Importer) save(done map[string]string) error {
 	}
 	return nil
 }
+
+// builtinName names the built-in archive in logs and the import record.
+const builtinName = "pause image"

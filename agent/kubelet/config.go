@@ -21,6 +21,7 @@ type Options struct {
 	ResolvConf       string
 	PodLogsDir       string
 	StaticPodPath    string
+	VolumePluginDir  string // flexvolume drivers; under the data dir, not /usr/libexec
 	Cgroups          Cgroups
 }
 
@@ -41,12 +42,16 @@ func Config(o Options) *kubeletv1beta1.KubeletConfiguration {
 		CgroupDriver:             o.Cgroups.Driver,
 		// cgroup v1 hosts (older Raspberry Pi OS, many edge images) still
 		// work; kedge warns instead of refusing them.
-		FailCgroupV1:   ptr.To(false),
-		ClusterDNS:     o.ClusterDNS,
-		ClusterDomain:  o.ClusterDomain,
-		ResolverConfig: ptr.To(o.ResolvConf),
-		PodLogsDir:     o.PodLogsDir,
-		StaticPodPath:  o.StaticPodPath,
+		FailCgroupV1:    ptr.To(false),
+		ClusterDNS:      o.ClusterDNS,
+		ClusterDomain:   o.ClusterDomain,
+		ResolverConfig:  ptr.To(o.ResolvConf),
+		PodLogsDir:      o.PodLogsDir,
+		StaticPodPath:   o.StaticPodPath,
+		VolumePluginDir: o.VolumePluginDir,
+		// Raspberry Pi OS and many edge images enable swap by default;
+		// pods still get no swap (memorySwap NoSwap is the default).
+		FailSwapOn: ptr.To(false),
 		// The read-only port serves pod data unauthenticated.
 		ReadOnlyPort:       0,
 		HealthzBindAddress: "127.0.0.1",

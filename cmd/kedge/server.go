@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,9 +25,6 @@ func newServerCommand() *cobra.Command {
 			return applyConfig(cmd, configFile)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !cfg.DisableAgent {
-				return errors.New("this kedge build has no node agent yet (containerd, kubelet); run the control plane alone with --disable-agent")
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			return server.Run(ctx, cfg)

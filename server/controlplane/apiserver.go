@@ -10,11 +10,14 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app/options"
+
+	"github.com/kedge-io/kedge/component"
+	"github.com/kedge-io/kedge/passthrough"
 )
 
 // APIServer is kube-apiserver as a component.
 type APIServer struct {
-	runner
+	component.Runner
 	opts  *options.ServerRunOptions
 	admin *rest.Config
 }
@@ -24,16 +27,16 @@ type APIServer struct {
 // /readyz.
 func NewAPIServer(args []string, admin *rest.Config) (*APIServer, error) {
 	s := options.NewServerRunOptions()
-	fs := newFlagSet("kube-apiserver")
+	fs := passthrough.NewFlagSet("kube-apiserver")
 	named := s.Flags()
 	for _, f := range named.FlagSets {
 		fs.AddFlagSet(f)
 	}
 	s.Flagz = flagz.NamedFlagSetsReader{FlagSets: named}
-	if err := parse(fs, "kube-apiserver", "kube-apiserver-arg", args); err != nil {
+	if err := passthrough.Parse(fs, "kube-apiserver", "kube-apiserver-arg", args); err != nil {
 		return nil, err
 	}
-	return &APIServer{runner: runner{name: "kube-apiserver"}, opts: s, admin: admin}, nil
+	return &APIServer{opts: s, admin: admin}, nil
 }
 
 // Name implements component.Component.
@@ -56,13 +59,13 @@ func (a *APIServer) Start(ctx context.Context) error {
 	if errs := completed.Validate(); len(errs) != 0 {
 		return fmt.Errorf("kube-apiserver options: %w", utilerrors.NewAggregate(errs))
 	}
-	a.start(func(ctx context.Context) error { return app.Run(ctx, completed) })
-	return a.waitUntil(ctx, a.Ready)
+	a.Go("kube-apiserver", func(ctx context.Context) error { return app.Run(ctx, completed) })
+	return a.WaitUntil(ctx, a.Ready)
 }
 
 // Ready asks the apiserver's own /readyz.
 func (a *APIServer) Ready(ctx context.Context) error {
-	if err := a.exited(); err != nil {
+	if err := a.Err(); err != nil {
 		return err
 	}
 	client, err := kubernetes.NewForConfig(a.admin)
@@ -75,6 +78,3 @@ func (a *APIServer) Ready(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Stop shuts the apiserver down gracefully.
-func (a *APIServer) Stop(ctx context.Context) error { return a.stop(ctx) }

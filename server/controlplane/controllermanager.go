@@ -6,11 +6,14 @@ import (
 
 	"k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	"k8s.io/kubernetes/cmd/kube-controller-manager/app/options"
+
+	"github.com/kedge-io/kedge/component"
+	"github.com/kedge-io/kedge/passthrough"
 )
 
 // ControllerManager is kube-controller-manager as a component.
 type ControllerManager struct {
-	runner
+	component.Runner
 	opts *options.KubeControllerManagerOptions
 }
 
@@ -20,16 +23,16 @@ func NewControllerManager(args []string) (*ControllerManager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kube-controller-manager defaults: %w", err)
 	}
-	fs := newFlagSet("kube-controller-manager")
+	fs := passthrough.NewFlagSet("kube-controller-manager")
 	named := s.Flags(app.KnownControllers(), app.ControllersDisabledByDefault(), app.ControllerAliases())
 	s.ParsedFlags = &named
 	for _, f := range named.FlagSets {
 		fs.AddFlagSet(f)
 	}
-	if err := parse(fs, "kube-controller-manager", "kube-controller-manager-arg", args); err != nil {
+	if err := passthrough.Parse(fs, "kube-controller-manager", "kube-controller-manager-arg", args); err != nil {
 		return nil, err
 	}
-	return &ControllerManager{runner: runner{name: "kube-controller-manager"}, opts: s}, nil
+	return &ControllerManager{opts: s}, nil
 }
 
 // Name implements component.Component.
@@ -46,12 +49,9 @@ func (c *ControllerManager) Start(ctx context.Context) error {
 		return fmt.Errorf("kube-controller-manager configuration: %w", err)
 	}
 	completed := cfg.Complete()
-	c.start(func(ctx context.Context) error { return app.Run(ctx, completed) })
-	return c.exited()
+	c.Go("kube-controller-manager", func(ctx context.Context) error { return app.Run(ctx, completed) })
+	return c.Err()
 }
 
 // Ready is healthy while the controllers run.
-func (c *ControllerManager) Ready(context.Context) error { return c.exited() }
-
-// Stop cancels the controllers and waits for them.
-func (c *ControllerManager) Stop(ctx context.Context) error { return c.stop(ctx) }
+func (c *ControllerManager) Ready(context.Context) error { return c.Err() }

@@ -6,25 +6,28 @@ import (
 
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+
+	"github.com/kedge-io/kedge/component"
+	"github.com/kedge-io/kedge/passthrough"
 )
 
 // Scheduler is kube-scheduler as a component.
 type Scheduler struct {
-	runner
+	component.Runner
 	opts *options.Options
 }
 
 // NewScheduler parses args into upstream's options.
 func NewScheduler(args []string) (*Scheduler, error) {
 	o := options.NewOptions()
-	fs := newFlagSet("kube-scheduler")
+	fs := passthrough.NewFlagSet("kube-scheduler")
 	for _, f := range o.Flags.FlagSets {
 		fs.AddFlagSet(f)
 	}
-	if err := parse(fs, "kube-scheduler", "kube-scheduler-arg", args); err != nil {
+	if err := passthrough.Parse(fs, "kube-scheduler", "kube-scheduler-arg", args); err != nil {
 		return nil, err
 	}
-	return &Scheduler{runner: runner{name: "kube-scheduler"}, opts: o}, nil
+	return &Scheduler{opts: o}, nil
 }
 
 // Name implements component.Component.
@@ -38,7 +41,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	// Setup starts informers bound to its context, so it gets the run
 	// context rather than the start one.
 	ready := make(chan error, 1)
-	s.start(func(ctx context.Context) error {
+	s.Go("kube-scheduler", func(ctx context.Context) error {
 		cc, sched, err := app.Setup(ctx, s.opts)
 		ready <- err
 		if err != nil {
@@ -58,7 +61,4 @@ func (s *Scheduler) Start(ctx context.Context) error {
 }
 
 // Ready is healthy while the scheduler runs.
-func (s *Scheduler) Ready(context.Context) error { return s.exited() }
-
-// Stop cancels the scheduler and waits for it.
-func (s *Scheduler) Stop(ctx context.Context) error { return s.stop(ctx) }
+func (s *Scheduler) Ready(context.Context) error { return s.Err() }

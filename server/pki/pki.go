@@ -15,6 +15,7 @@ import (
 type Options struct {
 	Dir           string // <data-dir>/server/tls; created 0700
 	Hostname      string
+	NodeName      string // the kubelet's node name; empty means Hostname
 	NodeIPs       []net.IP
 	ServiceIP     net.IP           // first IP of the service CIDR, e.g. 10.43.0.1
 	ClusterDomain string           // e.g. "cluster.local"
@@ -40,7 +41,19 @@ type Bundle struct {
 	KubeletClientCert, KubeletClientKey string
 	// FrontProxyClient is signed by the request-header CA, not the client CA.
 	FrontProxyClientCert, FrontProxyClientKey string
+
+	// The server's own node: the kubelet's client identity
+	// (system:node:<name>, which the Node authorizer scopes to that node),
+	// kube-proxy's, flannel's (bound to a kedge ClusterRole, since flannel
+	// must read every Node) and the kubelet's serving certificate.
+	NodeClientCert, NodeClientKey         string
+	KubeProxyCert, KubeProxyKey           string
+	FlannelCert, FlannelKey               string
+	KubeletServingCert, KubeletServingKey string
 }
+
+// FlannelUser is the user name in flannel's client certificate.
+const FlannelUser = "system:kedge-flannel"
 
 // Ensure makes sure every file of the Bundle exists in opts.Dir and is
 // current, creating or reissuing only what is needed.
@@ -106,6 +119,10 @@ func newBundle(dir string) *Bundle {
 		SupervisorCert: p("client-supervisor.crt"), SupervisorKey: p("client-supervisor.key"),
 		KubeletClientCert: p("client-kube-apiserver.crt"), KubeletClientKey: p("client-kube-apiserver.key"),
 		FrontProxyClientCert: p("client-auth-proxy.crt"), FrontProxyClientKey: p("client-auth-proxy.key"),
+		NodeClientCert: p("client-kubelet.crt"), NodeClientKey: p("client-kubelet.key"),
+		KubeProxyCert: p("client-kube-proxy.crt"), KubeProxyKey: p("client-kube-proxy.key"),
+		FlannelCert: p("client-kedge-flannel.crt"), FlannelKey: p("client-kedge-flannel.key"),
+		KubeletServingCert: p("serving-kubelet.crt"), KubeletServingKey: p("serving-kubelet.key"),
 	}
 }
 
@@ -135,6 +152,7 @@ func (b *Bundle) ensure(opts Options, now time.Time) error {
 
 func (b *Bundle) leaves(opts Options, serverCA, clientCA, requestHeaderCA *authority) []leafSpec {
 	dnsNames, ips := servingSANs(opts)
+	nodeNames, nodeIPs := kubeletSANs(opts)
 	return []leafSpec{
 		{cert: b.ServingCert, key: b.ServingKey, ca: serverCA, cn: "kube-apiserver",
 			usage: x509.ExtKeyUsageServerAuth, dnsNames: dnsNames, ips: ips},
@@ -144,7 +162,19 @@ func (b *Bundle) leaves(opts Options, serverCA, clientCA, requestHeaderCA *autho
 		client(b.SupervisorCert, b.SupervisorKey, clientCA, "system:kedge-supervisor", "system:masters"),
 		client(b.KubeletClientCert, b.KubeletClientKey, clientCA, "system:kube-apiserver", "system:masters"),
 		client(b.FrontProxyClientCert, b.FrontProxyClientKey, requestHeaderCA, "system:auth-proxy", ""),
+		client(b.NodeClientCert, b.NodeClientKey, clientCA, "system:node:"+opts.nodeName(), "system:nodes"),
+		client(b.KubeProxyCert, b.KubeProxyKey, clientCA, "system:kube-proxy", ""),
+		client(b.FlannelCert, b.FlannelKey, clientCA, FlannelUser, ""),
+		{cert: b.KubeletServingCert, key: b.KubeletServingKey, ca: serverCA, cn: opts.nodeName(),
+			usage: x509.ExtKeyUsageServerAuth, dnsNames: nodeNames, ips: nodeIPs},
 	}
+}
+
+func (o Options) nodeName() string {
+	if o.NodeName != "" {
+		return o.NodeName
+	}
+	return o.Hostname
 }
 
 func (b *Bundle) files() []string {
@@ -155,6 +185,8 @@ func (b *Bundle) files() []string {
 		b.ControllerCert, b.ControllerKey, b.SchedulerCert, b.SchedulerKey,
 		b.SupervisorCert, b.SupervisorKey, b.KubeletClientCert, b.KubeletClientKey,
 		b.FrontProxyClientCert, b.FrontProxyClientKey,
+		b.NodeClientCert, b.NodeClientKey, b.KubeProxyCert, b.KubeProxyKey,
+		b.FlannelCert, b.FlannelKey, b.KubeletServingCert, b.KubeletServingKey,
 	}
 }
 

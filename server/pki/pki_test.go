@@ -219,6 +219,9 @@ func TestEnsureClientCerts(t *testing.T) {
 		{b.SupervisorCert, "system:kedge-supervisor", "system:masters", clientCA, requestHeaderCA},
 		{b.KubeletClientCert, "system:kube-apiserver", "system:masters", clientCA, requestHeaderCA},
 		{b.FrontProxyClientCert, "system:auth-proxy", "", requestHeaderCA, clientCA},
+		{b.NodeClientCert, "system:node:node1", "system:nodes", clientCA, requestHeaderCA},
+		{b.KubeProxyCert, "system:kube-proxy", "", clientCA, requestHeaderCA},
+		{b.FlannelCert, "system:kedge-flannel", "", clientCA, requestHeaderCA},
 	} {
 		cert := loadCert(t, tc.file)
 		name := filepath.Base(tc.file)
@@ -234,6 +237,32 @@ func TestEnsureClientCerts(t *testing.T) {
 		if cert.SerialNumber.BitLen() <= 64 || cert.SerialNumber.BitLen() > 128 {
 			t.Errorf("%s serial has %d bits, want a random 128-bit value", name, cert.SerialNumber.BitLen())
 		}
+	}
+}
+
+func TestEnsureKubeletServingCert(t *testing.T) {
+	now := testNow()
+	b := mustEnsure(t, testOptions(t.TempDir(), now))
+	cert := loadCert(t, b.KubeletServingCert)
+	if err := verify(cert, loadCert(t, b.ServerCA), x509.ExtKeyUsageServerAuth, "node1", now); err != nil {
+		t.Errorf("kubelet serving cert does not verify for the node name: %v", err)
+	}
+	if err := cert.VerifyHostname("192.168.1.10"); err != nil {
+		t.Errorf("kubelet serving cert lacks the node IP: %v", err)
+	}
+}
+
+func TestEnsureReissuesNodeCertsForNewNodeName(t *testing.T) {
+	now := testNow()
+	opts := testOptions(t.TempDir(), now)
+	mustEnsure(t, opts)
+	opts.NodeName = "renamed"
+	b := mustEnsure(t, opts)
+	if cn := loadCert(t, b.NodeClientCert).Subject.CommonName; cn != "system:node:renamed" {
+		t.Errorf("node client cert CN %q after renaming the node", cn)
+	}
+	if err := loadCert(t, b.KubeletServingCert).VerifyHostname("renamed"); err != nil {
+		t.Errorf("kubelet serving cert after renaming: %v", err)
 	}
 }
 

@@ -27,6 +27,14 @@ func servingSANs(o Options) (dnsNames []string, ips []net.IP) {
 	return uniqueNames(names), uniqueIPs(ips)
 }
 
+// kubeletSANs are the names the apiserver (logs, exec, metrics) and local
+// tools use to reach the node's kubelet.
+func kubeletSANs(o Options) (dnsNames []string, ips []net.IP) {
+	ips = append(ips, o.NodeIPs...)
+	ips = append(ips, net.IPv4(127, 0, 0, 1), net.IPv6loopback)
+	return uniqueNames([]string{o.nodeName(), "localhost"}), uniqueIPs(ips)
+}
+
 // uniqueNames lowercases because DNS names match case-insensitively, so
 // "Node1" and "node1" must not count as two SANs.
 func uniqueNames(names []string) []string {

@@ -143,14 +143,23 @@ func runAll(cmds [][]string) error {
 	return nil
 }
 
-// Close removes the veths, the bridge, the namespaces and any iptables rule
-// New added. It is idempotent and only logs failures: a cleanup error must
+// Close kills what runs in the nodes' mount namespaces and cgroups (see
+// Spawn and CgroupRoot), then removes the cgroups, the veths, the bridge,
+// the namespaces and any iptables rule New added. It is idempotent and only logs failures: a cleanup error must
 // not hide the test's own result.
 func (top *Topology) Close() {
 	top.closeOnce.Do(top.teardown)
 }
 
 func (top *Topology) teardown() {
+	// Processes first: they hold the mount namespaces, cgroups and network
+	// namespaces that the steps below remove.
+	for _, n := range top.Nodes {
+		n.releaseMountNS(top.t.Logf)
+		if err := n.removeCgroups(); err != nil {
+			top.t.Logf("netns cleanup: node %s: %v", n.Name, err)
+		}
+	}
 	for _, n := range top.Nodes {
 		if n.vethCreated {
 			top.cleanup("ip", "link", "del", n.Veth)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -16,11 +17,18 @@ type Node struct {
 
 	nsCreated   bool
 	vethCreated bool
+
+	mu         sync.Mutex
+	holder     *holder  // keeps the mount namespace of Spawn alive
+	cgroupRoot string   // set once CgroupRoot succeeded
+	cgroups    []string // directories CgroupRoot created, for removal
 }
 
 // Command returns an *exec.Cmd that runs name/args inside the node's
-// namespace (via `ip netns exec`), for long-running processes the caller
-// starts and later stops by PID.
+// namespace (via `ip netns exec`), for short commands. Each run gets a
+// fresh mount namespace with a new /sys and no cgroup mounts; kedge and
+// anything else that must see the node's mounts across runs is started
+// with Spawn instead.
 func (n *Node) Command(name string, args ...string) *exec.Cmd {
 	argv := append([]string{"netns", "exec", n.Name, name}, args...)
 	return exec.Command("ip", argv...)

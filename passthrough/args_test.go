@@ -1,4 +1,4 @@
-package controlplane
+package passthrough
 
 import (
 	"reflect"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-func TestArgsOverrideAndRepeat(t *testing.T) {
-	got, err := Args(map[string]string{"v": "0", "profiling": "false"},
+func TestMergeOverrideAndRepeat(t *testing.T) {
+	got, err := Merge(map[string]string{"v": "0", "profiling": "false"},
 		[]string{"v=2", "--feature-gates=A=true", "feature-gates=B=false"}, "kube-apiserver-arg")
 	if err != nil {
 		t.Fatal(err)
@@ -18,17 +18,17 @@ func TestArgsOverrideAndRepeat(t *testing.T) {
 	}
 }
 
-func TestArgsRejectsMissingValue(t *testing.T) {
-	_, err := Args(nil, []string{"audit-log-path"}, "kube-apiserver-arg")
+func TestMergeRejectsMissingValue(t *testing.T) {
+	_, err := Merge(nil, []string{"audit-log-path"}, "kube-apiserver-arg")
 	if err == nil || !strings.Contains(err.Error(), "--kube-apiserver-arg") {
 		t.Fatalf("got %v, want error naming --kube-apiserver-arg", err)
 	}
 }
 
 func TestParseUnknownFlagNamesIt(t *testing.T) {
-	fs := newFlagSet("x")
+	fs := NewFlagSet("x")
 	fs.String("known", "", "")
-	err := parse(fs, "kube-scheduler", "kube-scheduler-arg", []string{"--bogus-flag=1"})
+	err := Parse(fs, "kube-scheduler", "kube-scheduler-arg", []string{"--bogus-flag=1"})
 	if err == nil || !strings.Contains(err.Error(), "bogus-flag") || !strings.Contains(err.Error(), "--kube-scheduler-arg") {
 		t.Fatalf("got %v, want error naming bogus-flag and --kube-scheduler-arg", err)
 	}

@@ -1,4 +1,4 @@
-package controlplane
+package passthrough
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Args merges kedge's defaults with the user's pass-through arguments.
+// Merge merges kedge's defaults with the user's pass-through arguments.
 // Each override is "key=value" (a leading "--" is tolerated). A user key
 // replaces kedge's default for that key; a key given several times by the
 // user is passed several times, so repeatable upstream flags keep working.
-func Args(defaults map[string]string, overrides []string, userFlag string) ([]string, error) {
+func Merge(defaults map[string]string, overrides []string, userFlag string) ([]string, error) {
 	merged := make(map[string][]string, len(defaults))
 	for k, v := range defaults {
 		merged[k] = []string{v}
@@ -43,9 +43,9 @@ func Args(defaults map[string]string, overrides []string, userFlag string) ([]st
 	return args, nil
 }
 
-// parse applies args to a component's flag set, naming the kedge flag that
+// Parse applies args to a component's flag set, naming the kedge flag that
 // carried a bad one so the user knows where to fix it.
-func parse(fs *pflag.FlagSet, component, userFlag string, args []string) error {
+func Parse(fs *pflag.FlagSet, component, userFlag string, args []string) error {
 	fs.ParseErrorsAllowlist.UnknownFlags = false
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%s arguments: %w (check --%s)", component, err, userFlag)
@@ -56,8 +56,8 @@ func parse(fs *pflag.FlagSet, component, userFlag string, args []string) error {
 	return nil
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting.
-func newFlagSet(name string) *pflag.FlagSet {
+// NewFlagSet returns a flag set that reports errors instead of exiting.
+func NewFlagSet(name string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(discard{})
 	return fs

@@ -1,0 +1,423 @@
+//go:build e2e
+
+package tests
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+const (
+	workloadNS  = "e2e-web"
+	webSelector = "app=web"
+	startedLine = "kedge-e2e-started"
+	// rolloutWait bounds each kubectl rollout status; tool() allows more.
+	rolloutWait = "--timeout=180s"
+)
+
+// webManifest is three busybox pods, each serving its own hostname (the pod
+// name) on 8080, behind a ClusterIP and a NodePort Service. The image comes
+// from the node's images dir; nothing is ever pulled.
+const webManifest = `apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-web}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: e2e-web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      # busybox httpd as PID 1 ignores SIGTERM; do not wait 30 s for it.
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: web
+        image: kedge.local/busybox:1.35.0
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "echo ` + startedLine + `; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 8080 -h /www"]
+        ports: [{containerPort: 8080}]
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
+          periodSeconds: 2
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: e2e-web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web-np, namespace: e2e-web}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+`
+
+// TestAgentNodeRunsWorkloads runs one node through what a user does first:
+// wait for Ready, deploy, reach the pods, restart kedge, roll out, delete.
+// The steps share the node to keep CI short, so each runs only if the
+// previous one passed.
+func TestAgentNodeRunsWorkloads(t *testing.T) {
+	a := newAgentNode(t)
+	a.addImage(t, "busybox.tar")
+	// A corrupt archive beside the good one must not stop the import.
+	a.addImageFile(t, "broken.tar", randomBytes(t, 64<<10))
+	started := time.Now()
+	a.start(t)
+	a.waitForLog(t, readyLine, 120*time.Second)
+
+	s := &webScenario{a: a, c: a.client(t)}
+	for _, step := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"fresh node is Ready", func(t *testing.T) { s.nodeReady(t, started) }},
+		{"corrupt archive is skipped by name", s.brokenArchiveSkipped},
+		{"deployment runs", s.deploymentRuns},
+		{"pods reach pods and services", s.networking},
+		{"restart keeps pods running", s.restart},
+		{"rollout restart replaces pods", s.rolloutRestart},
+		{"deleted deployment leaves no containers", s.deleteDeployment},
+	} {
+		if !t.Run(step.name, step.run) {
+			return
+		}
+	}
+}
+
+// webScenario carries what one step learns to the next.
+type webScenario struct {
+	a    *agentNode
+	c    *kubernetes.Clientset
+	pods []corev1.Pod // the deployment's current pods, by name
+}
+
+func (s *webScenario) nodeReady(t *testing.T, since time.Time) {
+	s.a.waitNodeReady(t, since, 120*time.Second)
+	out := s.a.mustKubectl(t, "get", "nodes", "-o", "wide")
+	line := lineWith(out, s.a.net.Name)
+	for _, want := range []string{" Ready ", " " + s.a.net.IP.String() + " "} {
+		if !strings.Contains(line, want) {
+			t.Fatalf("kubectl get nodes -o wide: want %q in the node's line:\n%s", want, out)
+		}
+	}
+	s.a.net.HasNoRouteOut(t)
+}
+
+func (s *webScenario) brokenArchiveSkipped(t *testing.T) {
+	ok := poll(60*time.Second, time.Second, func() bool {
+		return lineWith(s.a.runLog(), "skipping image archive", "broken.tar") != ""
+	})
+	if !ok {
+		t.Fatalf("no \"skipping image archive\" line naming broken.tar; log:\n%s", tail(s.a.runLog(), 60))
+	}
+	out, err := s.a.crictl("images")
+	if err != nil || !strings.Contains(out, "kedge.local/busybox") {
+		t.Fatalf("busybox not imported beside the broken archive: %v\n%s", err, out)
+	}
+}
+
+func (s *webScenario) deploymentRuns(t *testing.T) {
+	manifest := filepath.Join(s.a.dir, "web.yaml")
+	writeFile(t, manifest, webManifest)
+	s.a.mustKubectl(t, "apply", "-f", manifest)
+	s.a.mustKubectl(t, "rollout", "status", "deployment/web", "-n", workloadNS, rolloutWait)
+	s.pods = s.waitWebPods(t, nil)
+	pod := s.pods[0].Name
+	out := s.a.mustKubectl(t, "logs", "-n", workloadNS, pod)
+	mustContain(t, "kubectl logs "+pod, out, startedLine)
+	out = s.a.mustKubectl(t, "exec", "-n", workloadNS, pod, "--", "cat", "/www/index.html")
+	if strings.TrimSpace(out) != pod {
+		t.Fatalf("kubectl exec %s -- cat /www/index.html = %q, want the pod's hostname", pod, out)
+	}
+}
+
+func (s *webScenario) networking(t *testing.T) {
+	from, to := s.pods[0], s.pods[1]
+	s.expectFromPod(t, from.Name, fmt.Sprintf("http://%s:8080/", to.Status.PodIP), to.Name)
+	svc, err := s.c.CoreV1().Services(workloadNS).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.expectFromPod(t, from.Name, fmt.Sprintf("http://%s:80/", svc.Spec.ClusterIP), s.podNames()...)
+	s.expectNodePort(t)
+}
+
+// restart stops kedge with SIGTERM and starts it again with the same
+// flags: the pods must be the very same ones, never restarted.
+func (s *webScenario) restart(t *testing.T) {
+	before := podStates(s.pods)
+	s.a.stop(t)
+	since := time.Now()
+	s.a.start(t)
+	s.a.waitForLog(t, readyLine, 120*time.Second)
+	s.a.waitNodeReady(t, since, 120*time.Second)
+	t.Logf("node Ready again %s after the restart", time.Since(since).Round(10*time.Millisecond))
+	s.pods = s.waitWebPods(t, nil)
+	after := podStates(s.pods)
+	for uid, was := range before {
+		if now, ok := after[uid]; !ok || now != was {
+			t.Errorf("pod %s before restart %+v, after %+v (all after: %+v)", uid, was, now, after)
+		}
+	}
+	s.expectNodePort(t)
+}
+
+func (s *webScenario) rolloutRestart(t *testing.T) {
+	old := map[string]bool{}
+	for _, name := range s.podNames() {
+		old[name] = true
+	}
+	s.a.mustKubectl(t, "rollout", "restart", "deployment/web", "-n", workloadNS)
+	s.a.mustKubectl(t, "rollout", "status", "deployment/web", "-n", workloadNS, rolloutWait)
+	s.pods = s.waitWebPods(t, old)
+}
+
+func (s *webScenario) deleteDeployment(t *testing.T) {
+	var ids []string
+	for _, p := range s.pods {
+		for _, cs := range p.Status.ContainerStatuses {
+			ids = append(ids, strings.TrimPrefix(cs.ContainerID, "containerd://"))
+		}
+	}
+	s.a.mustKubectl(t, "delete", "deployment", "web", "-n", workloadNS, "--timeout=120s")
+	var left []corev1.Pod
+	if !poll(120*time.Second, 2*time.Second, func() bool { left = s.listWebPods(t); return len(left) == 0 }) {
+		t.Fatalf("pods still listed 120s after deleting the deployment: %v", names(left))
+	}
+	var out string
+	gone := poll(60*time.Second, 2*time.Second, func() bool {
+		out, _ = s.a.crictl("ps")
+		return !strings.Contains(out, "web-") && !containsAnyPrefix(out, ids, 13)
+	})
+	if !gone {
+		t.Fatalf("crictl ps still lists the deleted pods' containers %v:\n%s", ids, out)
+	}
+}
+
+// waitWebPods waits until the deployment has exactly three pods, all
+// Running and Ready and none named in old, and returns them by name.
+func (s *webScenario) waitWebPods(t *testing.T, old map[string]bool) []corev1.Pod {
+	t.Helper()
+	var pods []corev1.Pod
+	ok := poll(180*time.Second, 2*time.Second, func() bool {
+		pods = s.listWebPods(t)
+		if len(pods) != 3 {
+			return false
+		}
+		for _, p := range pods {
+			if old[p.Name] || p.DeletionTimestamp != nil || p.Status.Phase != corev1.PodRunning || !podReady(p) {
+				return false
+			}
+		}
+		return true
+	})
+	if !ok {
+		t.Fatalf("want 3 new Running, Ready web pods; have %s", podSummary(pods))
+	}
+	return pods
+}
+
+func (s *webScenario) listWebPods(t *testing.T) []corev1.Pod {
+	t.Helper()
+	list, err := s.c.CoreV1().Pods(workloadNS).List(context.Background(), metav1.ListOptions{LabelSelector: webSelector})
+	if err != nil {
+		t.Fatalf("listing pods: %v", err)
+	}
+	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+	return list.Items
+}
+
+func (s *webScenario) podNames() []string { return names(s.pods) }
+
+// expectFromPod fetches url with busybox wget inside pod until the body is
+// one of want. Retries cover kube-proxy and the bridge catching up.
+func (s *webScenario) expectFromPod(t *testing.T, pod, url string, want ...string) {
+	t.Helper()
+	var out string
+	var err error
+	ok := poll(60*time.Second, 2*time.Second, func() bool {
+		out, err = s.a.kubectl("exec", "-n", workloadNS, pod, "--", "timeout", "5", "wget", "-qO-", url)
+		return err == nil && contains(want, strings.TrimSpace(out))
+	})
+	if !ok {
+		t.Fatalf("from pod %s, %s: want one of %v, got %v %q", pod, url, want, err, out)
+	}
+}
+
+// expectNodePort fetches the NodePort Service from the root namespace,
+// over the test bridge to the node's IP.
+func (s *webScenario) expectNodePort(t *testing.T) {
+	t.Helper()
+	svc, err := s.c.CoreV1().Services(workloadNS).Get(context.Background(), "web-np", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("http://%s:%d/", s.a.net.IP, svc.Spec.Ports[0].NodePort)
+	client := &http.Client{Timeout: 5 * time.Second}
+	var body string
+	ok := poll(60*time.Second, 2*time.Second, func() bool {
+		body, err = httpBody(client, url)
+		return err == nil && contains(s.podNames(), body)
+	})
+	if !ok {
+		t.Fatalf("NodePort %s: want one of %v, got %v %q", url, s.podNames(), err, body)
+	}
+}
+
+func httpBody(c *http.Client, url string) (string, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("%s", resp.Status)
+	}
+	return strings.TrimSpace(string(b)), err
+}
+
+// podState is what must not change when only kedge restarts.
+type podState struct {
+	Name        string
+	ContainerID string
+	Restarts    int32
+}
+
+func podStates(pods []corev1.Pod) map[string]podState {
+	m := map[string]podState{}
+	for _, p := range pods {
+		st := podState{Name: p.Name}
+		for _, cs := range p.Status.ContainerStatuses {
+			st.ContainerID, st.Restarts = cs.ContainerID, cs.RestartCount
+		}
+		m[string(p.UID)] = st
+	}
+	return m
+}
+
+func podReady(p corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// podSummary is one line per pod: name, phase, readiness, waiting reason.
+func podSummary(pods []corev1.Pod) string {
+	var b strings.Builder
+	for _, p := range pods {
+		fmt.Fprintf(&b, "\n  %s %s ready=%v deleting=%v", p.Name, p.Status.Phase, podReady(p), p.DeletionTimestamp != nil)
+		for _, cs := range p.Status.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil {
+				fmt.Fprintf(&b, " waiting=%s: %s", w.Reason, w.Message)
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return "no pods"
+	}
+	return b.String()
+}
+
+func names(pods []corev1.Pod) []string {
+	var out []string
+	for _, p := range pods {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// containsAnyPrefix reports whether text holds the first n characters of
+// any id (crictl ps truncates container IDs to 13).
+func containsAnyPrefix(text string, ids []string, n int) bool {
+	for _, id := range ids {
+		if len(id) > n {
+			id = id[:n]
+		}
+		if id != "" && strings.Contains(text, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// lineWith returns the first line of text containing all of parts, or "".
+func lineWith(text string, parts ...string) string {
+	for _, line := range strings.Split(text, "\n") {
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return line
+		}
+	}
+	return ""
+}
+
+// TestAgentRejectsBadInput checks flags and host problems that must stop
+// kedge before it starts anything. Each run still happens inside its own
+// test node, so a start-up that wrongly goes ahead stays confined and is
+// torn down with the node.
+func TestAgentRejectsBadInput(t *testing.T) {
+	t.Run("unknown flannel backend", func(t *testing.T) {
+		a := newAgentNode(t)
+		out := a.expectEarlyFailure(t, nil, "--flannel-backend", "bogus")
+		mustContain(t, "--flannel-backend bogus", out,
+			"--flannel-backend", "bogus", "vxlan", "host-gw", "wireguard-native", "none")
+	})
+	t.Run("iptables missing", func(t *testing.T) {
+		a := newAgentNode(t)
+		// The backend check is the first thing the agent does, so an empty
+		// PATH hides iptables (and nft) without breaking anything earlier.
+		out := a.expectEarlyFailure(t, []string{"PATH=/nonexistent"})
+		mustContain(t, "no iptables on PATH", out, "iptables", "install the iptables package")
+	})
+}
+
+// expectEarlyFailure runs kedge once, wants a non-zero exit, and checks
+// that neither containerd nor the control plane got as far as starting.
+func (a *agentNode) expectEarlyFailure(t *testing.T, env []string, extra ...string) string {
+	t.Helper()
+	out, code := a.runOnce(t, env, extra...)
+	if code == 0 {
+		t.Fatalf("kedge %s exited 0:\n%s", strings.Join(extra, " "), tail(out, 40))
+	}
+	for _, p := range []string{filepath.Join(a.runDir, "containerd"), a.kubeconfig} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s exists: kedge started things before rejecting its input:\n%s", p, tail(out, 40))
+		}
+	}
+	return out
+}
