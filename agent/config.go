@@ -41,15 +41,27 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.NodeTaints, "node-taint", nil, "Taint to register the node with, key=value:Effect (repeatable)")
 	fs.StringArrayVar(&c.KubeletArgs, "kubelet-arg", nil, "Extra kubelet flag as key=value (repeatable; overrides kedge's default)")
 	fs.StringArrayVar(&c.KubeProxyArgs, "kube-proxy-arg", nil, "Extra kube-proxy flag as key=value (repeatable)")
-	fs.StringVar(&c.KubeProxyMode, "kube-proxy-mode", "iptables", "kube-proxy mode: iptables or nftables")
-	fs.StringVar(&c.FlannelBackend, "flannel-backend", "vxlan", "Pod network backend: "+strings.Join(flannel.Backends, ", "))
 	fs.StringVar(&c.FlannelIface, "flannel-iface", "", "Interface for pod network traffic (default: the one holding the node IP)")
 	fs.StringVar(&c.ResolvConf, "resolv-conf", "", "resolv.conf for pods with host DNS (default: /etc/resolv.conf, or systemd-resolved's upstream file when that only lists a loopback stub)")
 }
 
-// Validate checks the node flags before anything starts, naming the flag,
-// and checks that the host has the packet-filter tool kube-proxy drives.
+// AddClusterFlags registers the settings every node must share; only
+// `kedge server` takes them, and joining agents get them from the server.
+func (c *Config) AddClusterFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.KubeProxyMode, "kube-proxy-mode", "iptables", "kube-proxy mode: iptables or nftables")
+	fs.StringVar(&c.FlannelBackend, "flannel-backend", "vxlan", "Pod network backend: "+strings.Join(flannel.Backends, ", "))
+}
+
+// Validate checks all flags before anything starts, naming the flag.
 func (c *Config) Validate() error {
+	if err := c.ValidateNode(); err != nil {
+		return err
+	}
+	return c.ValidateCluster()
+}
+
+// ValidateNode checks the flags that are this node's own.
+func (c *Config) ValidateNode() error {
 	if !filepath.IsAbs(c.RunDir) {
 		return fmt.Errorf("--run-dir %q: must be an absolute path", c.RunDir)
 	}
@@ -58,13 +70,19 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--node-name %q: %s", c.NodeName, strings.Join(errs, "; "))
 		}
 	}
-	if err := flannel.CheckBackend(c.FlannelBackend); err != nil {
-		return err
-	}
 	if c.ResolvConf != "" {
 		if _, err := os.Stat(c.ResolvConf); err != nil {
 			return fmt.Errorf("--resolv-conf: %w", err)
 		}
+	}
+	return nil
+}
+
+// ValidateCluster checks the cluster-wide settings and that the host has
+// the packet-filter tool kube-proxy drives in the chosen mode.
+func (c *Config) ValidateCluster() error {
+	if err := flannel.CheckBackend(c.FlannelBackend); err != nil {
+		return err
 	}
 	return kubeproxy.CheckBackend(c.KubeProxyMode, exec.LookPath)
 }

@@ -31,6 +31,8 @@ type Config struct {
 	WriteKubeconfig       string
 	WriteKubeconfigMode   string
 	DisableAgent          bool
+	Token                 string
+	AgentToken            string
 	APIServerArgs         []string
 	ControllerManagerArgs []string
 	SchedulerArgs         []string
@@ -56,11 +58,14 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DatastoreEndpoint, "datastore-endpoint", "", "kine endpoint (postgres://, mysql://, http(s):// etcd); default: SQLite in the data dir")
 	fs.StringVarP(&c.WriteKubeconfig, "write-kubeconfig", "o", "/etc/kedge/kedge.yaml", "Where to write the admin kubeconfig")
 	fs.StringVar(&c.WriteKubeconfigMode, "write-kubeconfig-mode", "0600", "File mode of the admin kubeconfig, octal")
+	fs.StringVarP(&c.Token, "token", "t", "", "Join token secret (default: generated once and kept in <data-dir>/server/token)")
+	fs.StringVar(&c.AgentToken, "agent-token", "", "Separate join token secret for agents (kept in <data-dir>/server/agent-token); default: the server token")
 	fs.BoolVar(&c.DisableAgent, "disable-agent", false, "Run the control plane only, without containerd, kubelet, kube-proxy and flannel")
 	fs.StringArrayVar(&c.APIServerArgs, "kube-apiserver-arg", nil, "Extra kube-apiserver flag as key=value (repeatable; overrides kedge's default)")
 	fs.StringArrayVar(&c.ControllerManagerArgs, "kube-controller-manager-arg", nil, "Extra kube-controller-manager flag as key=value (repeatable)")
 	fs.StringArrayVar(&c.SchedulerArgs, "kube-scheduler-arg", nil, "Extra kube-scheduler flag as key=value (repeatable)")
 	c.Agent.AddFlags(fs)
+	c.Agent.AddClusterFlags(fs)
 }
 
 // Validate checks values a typo could break, naming the flag.

@@ -18,14 +18,14 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kedge-io/kedge/agent"
-	"github.com/kedge-io/kedge/agent/nodeip"
 	"github.com/kedge-io/kedge/component"
 	"github.com/kedge-io/kedge/datastore"
+	"github.com/kedge-io/kedge/kubeconfig"
 	"github.com/kedge-io/kedge/passthrough"
 	"github.com/kedge-io/kedge/server/controlplane"
-	"github.com/kedge-io/kedge/server/kubeconfig"
 	"github.com/kedge-io/kedge/server/pki"
 	"github.com/kedge-io/kedge/server/rbac"
+	"github.com/kedge-io/kedge/server/supervisor"
 )
 
 // stopTimeout bounds a clean shutdown of all components.
@@ -86,27 +86,11 @@ func Run(ctx context.Context, cfg Config) error {
 	return err
 }
 
-// resolveNode finds this node's name and addresses: --node-ip, else the
-// address of the default-route interface. A host without a default route
-// (common on airgapped sites) needs --node-ip, and the error says so.
+// resolveNode is the server's own node, also without an agent: the
+// apiserver advertises its address.
 func resolveNode(cfg Config) (agent.Node, error) {
 	a := cfg.agentConfig()
-	name, err := a.Name()
-	if err != nil {
-		return agent.Node{}, err
-	}
-	node := agent.Node{Name: name}
-	for _, s := range cfg.NodeIPs {
-		node.IPs = append(node.IPs, net.ParseIP(s)) // Validate checked them
-	}
-	if len(node.IPs) == 0 {
-		ip, err := nodeip.Detect()
-		if err != nil {
-			return node, fmt.Errorf("finding the node IP: %w", err)
-		}
-		node.IPs = []net.IP{ip}
-	}
-	return node, nil
+	return a.ResolveNode()
 }
 
 // resolveAdvertiseIP returns the address the apiserver advertises. Kubernetes
@@ -207,6 +191,11 @@ func buildComponents(ctx context.Context, cfg Config, node agent.Node, advertise
 	if err != nil {
 		return nil, nil, err
 	}
+	sup, err := newSupervisor(cfg, b, creds)
+	if err != nil {
+		return nil, nil, err
+	}
+	apiserver.Mount(supervisor.Prefix, sup)
 	cm, err := controlplane.NewControllerManager(cmArgs)
 	if err != nil {
 		return nil, nil, err
@@ -233,6 +222,49 @@ func buildComponents(ctx context.Context, cfg Config, node agent.Node, advertise
 		parts = append(parts, nodeParts...)
 	}
 	return component.NewManager(parts...), admin, nil
+}
+
+// newSupervisor prepares the join API and the token files agents join with.
+func newSupervisor(cfg Config, b *pki.Bundle, creds credentials) (*supervisor.Supervisor, error) {
+	caBundle, err := os.ReadFile(b.ServerCA)
+	if err != nil {
+		return nil, err
+	}
+	clientCABundle, err := os.ReadFile(b.ClientCA)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := ensureTokens(cfg, caBundle)
+	if err != nil {
+		return nil, err
+	}
+	serverCA, err := pki.LoadAuthority(b.ServerCA, b.ServerCAKey)
+	if err != nil {
+		return nil, err
+	}
+	clientCA, err := pki.LoadAuthority(b.ClientCA, b.ClientCAKey)
+	if err != nil {
+		return nil, err
+	}
+	restConfig, err := clientcmd.BuildConfigFromFlags("", creds.supervisor)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", creds.supervisor, err)
+	}
+	client, err := kubernetes.NewForConfig(restConfig)
+	if err != nil {
+		return nil, err
+	}
+	return supervisor.New(supervisor.Options{
+		CABundle: caBundle, ClientCABundle: clientCABundle,
+		ServerCA: serverCA, ClientCA: clientCA,
+		Cluster: supervisor.ClusterConfig{
+			ClusterCIDR: cfg.ClusterCIDR, ServiceCIDR: cfg.ServiceCIDR,
+			ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
+			FlannelBackend: cfg.Agent.FlannelBackend, KubeProxyMode: cfg.Agent.KubeProxyMode,
+		},
+		ServerSecret: secrets.server, AgentSecret: secrets.agent,
+		Client: client,
+	}), nil
 }
 
 // waitReady waits for the default namespace, which the apiserver creates

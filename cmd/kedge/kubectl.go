@@ -10,7 +10,7 @@ import (
 	kubectl "k8s.io/kubectl/pkg/cmd"
 	"k8s.io/kubectl/pkg/cmd/util"
 
-	"github.com/kedge-io/kedge/server/kubeconfig"
+	"github.com/kedge-io/kedge/kubeconfig"
 )
 
 func newKubectlCommand() *cobra.Command {

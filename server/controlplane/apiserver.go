@@ -3,8 +3,11 @@ package controlplane
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/apiserver/pkg/server/flagz"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -18,8 +21,18 @@ import (
 // APIServer is kube-apiserver as a component.
 type APIServer struct {
 	component.Runner
-	opts  *options.ServerRunOptions
-	admin *rest.Config
+	opts   *options.ServerRunOptions
+	admin  *rest.Config
+	prefix string
+	extra  http.Handler
+}
+
+// Mount serves handler for paths under prefix on the apiserver's own
+// listener, ahead of its authentication, so that kedge's supervisor shares
+// port 6443 without a proxy in front of every API request. The handler
+// authenticates its callers itself. Call it before Start.
+func (a *APIServer) Mount(prefix string, handler http.Handler) {
+	a.prefix, a.extra = prefix, handler
 }
 
 // NewAPIServer parses args into upstream's options so that a bad
@@ -59,8 +72,48 @@ func (a *APIServer) Start(ctx context.Context) error {
 	if errs := completed.Validate(); len(errs) != 0 {
 		return fmt.Errorf("kube-apiserver options: %w", utilerrors.NewAggregate(errs))
 	}
-	a.Go("kube-apiserver", func(ctx context.Context) error { return app.Run(ctx, completed) })
+	a.Go("kube-apiserver", func(ctx context.Context) error { return a.run(ctx, completed) })
 	return a.WaitUntil(ctx, a.Ready)
+}
+
+// run is upstream's app.Run with kedge's handler placed in front of the
+// aggregator, the outermost server of the chain.
+func (a *APIServer) run(ctx context.Context, opts options.CompletedOptions) error {
+	config, err := app.NewConfig(opts)
+	if err != nil {
+		return err
+	}
+	if a.extra != nil {
+		generic := &config.Aggregator.GenericConfig.Config
+		build := generic.BuildHandlerChainFunc
+		generic.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+			return withPrefix(a.prefix, a.extra, build(h, c))
+		}
+	}
+	completed, err := config.Complete()
+	if err != nil {
+		return err
+	}
+	server, err := app.CreateServerChain(completed)
+	if err != nil {
+		return err
+	}
+	prepared, err := server.PrepareRun()
+	if err != nil {
+		return err
+	}
+	return prepared.Run(ctx)
+}
+
+// withPrefix sends requests under prefix to extra and the rest to next.
+func withPrefix(prefix string, extra, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, prefix) {
+			extra.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Ready asks the apiserver's own /readyz.

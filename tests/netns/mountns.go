@@ -18,12 +18,16 @@ import (
 // network namespace. Like `ip netns exec` it replaces /sys with a sysfs of
 // the node's network namespace (so /sys/class/net shows the node's links),
 // but unlike it, it puts the host's cgroup mounts back under /sys/fs/cgroup,
-// which the kubelet and runc need. $1 is an empty staging directory.
+// which the kubelet and runc need. /var/lib gets a private tmpfs because
+// libcni keeps its result cache in /var/lib/cni whatever the data dir
+// (containerd 2.x cannot move it), and a node must leave nothing on the
+// host. $1 is an empty staging directory.
 const holderScript = `set -eu
 mount --rbind /sys/fs/cgroup "$1"
 umount -l /sys
 mount -t sysfs sysfs /sys
 mount --move "$1" /sys/fs/cgroup
+mount -t tmpfs -o mode=0755 kedge-var-lib /var/lib
 echo ready
 exec sleep infinity`
 
