@@ -3,6 +3,7 @@ package datastore
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,4 +95,30 @@ func get(ctx context.Context, t *testing.T, d *Datastore, key string) string {
 		t.Fatalf("get %s: %d values", key, len(resp.Kvs))
 	}
 	return string(resp.Kvs[0].Value)
+}
+
+func TestNewDatabaseUsesSmallPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := createSQLite(path); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var size int
+	var mode string
+	if err := db.QueryRow("PRAGMA page_size").Scan(&size); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if size != sqlitePageSize || mode != "wal" {
+		t.Fatalf("page_size %d journal_mode %s", size, mode)
+	}
 }
