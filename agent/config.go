@@ -45,6 +45,9 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ResolvConf, "resolv-conf", "", "resolv.conf for pods with host DNS (default: /etc/resolv.conf, or systemd-resolved's upstream file when that only lists a loopback stub)")
 }
 
+// maxSocketPath is the longest unix socket path Linux accepts (sun_path).
+const maxSocketPath = 107
+
 // AddClusterFlags registers the settings every node must share; only
 // `kedge server` takes them, and joining agents get them from the server.
 func (c *Config) AddClusterFlags(fs *pflag.FlagSet) {
@@ -64,6 +67,10 @@ func (c *Config) Validate() error {
 func (c *Config) ValidateNode() error {
 	if !filepath.IsAbs(c.RunDir) {
 		return fmt.Errorf("--run-dir %q: must be an absolute path", c.RunDir)
+	}
+	// containerd also listens on <socket>.ttrpc, the longest of its paths.
+	if sock := c.Paths().ContainerdSocket() + ".ttrpc"; len(sock) > maxSocketPath {
+		return fmt.Errorf("--run-dir %q is too long: containerd's socket %s would exceed the %d bytes Linux allows; use a shorter --run-dir", c.RunDir, sock, maxSocketPath)
 	}
 	if c.NodeName != "" {
 		if errs := validation.IsDNS1123Subdomain(c.NodeName); len(errs) > 0 {

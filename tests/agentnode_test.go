@@ -54,17 +54,24 @@ type agentNode struct {
 func newAgentNode(t *testing.T, extra ...string) *agentNode {
 	t.Helper()
 	requireAgentHost(t)
+	// Cleanups run last-registered first: kedge is killed, then the
+	// topology kills what is left and removes cgroups, links and
+	// namespaces, then kernel settings return, and only then the files go.
+	keepKernelTunables(t)
+	return newClusterNode(t, netns.New(t, 1).Nodes[0], "server", extra...)
+}
+
+// newClusterNode prepares `kedge server` or `kedge agent` (mode) in a node of a
+// topology the caller made, with its own data dir, run dir and kubelet
+// cgroup root. Only a server writes a kubeconfig.
+func newClusterNode(t *testing.T, node *netns.Node, mode string, extra ...string) *agentNode {
+	t.Helper()
 	// Absolute: nsenter starts the program from the namespace's root.
 	bin, err := filepath.Abs(kedgeBin(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Cleanups run last-registered first: kedge is killed, then the
-	// topology kills what is left and removes cgroups, links and
-	// namespaces, then kernel settings return, and only then the files go.
 	dir := t.TempDir()
-	keepKernelTunables(t)
-	node := netns.New(t, 1).Nodes[0]
 	cgroupRoot, err := node.CgroupRoot()
 	if err != nil {
 		t.Fatalf("cgroup root for %s: %v", node.Name, err)
@@ -77,16 +84,18 @@ func newAgentNode(t *testing.T, extra ...string) *agentNode {
 	}
 	cfg := filepath.Join(dir, "config.yaml") // empty: keeps /etc/kedge out
 	writeFile(t, cfg, "")
-	a.args = append([]string{bin, "server",
+	a.args = []string{bin, mode,
 		"--config", cfg,
 		"--data-dir", a.dataDir,
 		"--run-dir", a.runDir,
-		"--write-kubeconfig", a.kubeconfig,
-		"--https-listen-port", fmt.Sprint(apiPort),
 		"--node-ip", node.IP.String(),
 		"--node-name", node.Name,
 		"--kubelet-arg=cgroup-root=" + cgroupRoot,
-	}, extra...)
+	}
+	if mode == "server" {
+		a.args = append(a.args, "--write-kubeconfig", a.kubeconfig, "--https-listen-port", fmt.Sprint(apiPort))
+	}
+	a.args = append(a.args, extra...)
 	t.Cleanup(a.cleanup)
 	return a
 }
@@ -237,7 +246,7 @@ func (a *agentNode) keepLog() {
 	if dir == "" {
 		return
 	}
-	path := filepath.Join(dir, a.t.Name()+"-"+a.net.Name+".log")
+	path := filepath.Join(dir, strings.ReplaceAll(a.t.Name(), "/", "_")+"-"+a.net.Name+".log")
 	if err := os.WriteFile(path, []byte(a.log.String()), 0o644); err != nil {
 		a.t.Logf("keeping the kedge log: %v", err)
 		return

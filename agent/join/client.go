@@ -39,7 +39,7 @@ func (o Options) fetchCA(ctx context.Context) ([]byte, error) {
 	case errors.Is(err, token.ErrNoCAHash):
 		return ca, o.pinCA(ca)
 	case err != nil:
-		return nil, fmt.Errorf("%w: %s: %v; the token belongs to another cluster, or something between this node and the server is intercepting traffic", errPermanent, o.Server, err)
+		return nil, permanent("%s: %w; the token belongs to another cluster, or something between this node and the server is intercepting traffic", o.Server, err)
 	}
 	return ca, nil
 }
@@ -54,7 +54,7 @@ func (o Options) pinCA(ca []byte) error {
 		return nil
 	}
 	if !bytes.Equal(known, ca) {
-		return fmt.Errorf("%w: %s presents a different CA than at this node's first join (%s)", errPermanent, o.Server, o.Files.ServerCA())
+		return permanent("%s presents a different CA than at this node's first join (%s); if the cluster was rebuilt, remove %s and join again", o.Server, o.Files.ServerCA(), o.Files.Dir)
 	}
 	return nil
 }
@@ -69,7 +69,7 @@ type supervisorClient struct {
 func newClient(server string, ca []byte, credential string) (*supervisorClient, error) {
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(ca) {
-		return nil, fmt.Errorf("%w: %s sent a CA bundle with no PEM certificate", errPermanent, server)
+		return nil, permanent("%s sent a CA bundle with no PEM certificate", server)
 	}
 	transport := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, Proxy: nil}
 	return &supervisorClient{http: &http.Client{Timeout: requestTimeout, Transport: transport}, server: server, credential: credential}, nil
@@ -128,7 +128,7 @@ func fetch(ctx context.Context, c *http.Client, method, url, credential string, 
 	case resp.StatusCode == http.StatusOK:
 		return data, nil
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, fmt.Errorf("%w: the server refused this node: %s", errPermanent, strings.TrimSpace(string(data)))
+		return nil, permanent("the server refused this node: %s", strings.TrimSpace(string(data)))
 	default:
 		return nil, fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(data)))
 	}

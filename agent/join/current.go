@@ -55,7 +55,7 @@ func (o Options) checkCert(kind string) error {
 	if ec, ok := key.(*ecdsa.PrivateKey); err != nil || !ok || !ec.PublicKey.Equal(cert.PublicKey) {
 		return fmt.Errorf("%s does not match its key", o.Files.Cert(kind))
 	}
-	if o.Now().Add(renewBefore).After(cert.NotAfter) {
+	if o.now().Add(renewBefore).After(cert.NotAfter) {
 		return fmt.Errorf("%s expires %s", o.Files.Cert(kind), cert.NotAfter.Format(time.DateOnly))
 	}
 	return o.checkIdentity(kind, cert)

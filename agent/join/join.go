@@ -26,33 +26,48 @@ type Options struct {
 	// LocalURL is what the kubeconfigs point at: the agent's load
 	// balancer, which forwards to whichever server is up.
 	LocalURL string
-	Now      func() time.Time
+	Now      func() time.Time // for tests; nil is time.Now
 }
 
-// errPermanent marks failures that retrying cannot fix: a wrong token, a
-// CA that does not match the token, a node name owned by another machine.
-var errPermanent = errors.New("permanent")
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// permanentError marks failures that retrying cannot fix: a wrong token,
+// a CA that does not match the token, a node name owned by another machine.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func permanent(format string, args ...any) error {
+	return permanentError{fmt.Errorf(format, args...)}
+}
+
+func isPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
 
 // Join returns the cluster configuration once the node's credentials are
 // in place. A node with valid certificates from an earlier join starts from
 // them, so an agent restarts even while every server is down; otherwise it
 // asks the server, retrying with backoff while the server is unreachable.
 func Join(ctx context.Context, o Options) (supervisor.ClusterConfig, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if cluster, err := o.current(); err == nil {
+	cluster, err := o.current()
+	if err == nil {
 		return cluster, o.writeKubeconfigs()
-	} else {
-		klog.Infof("joining %s as node %s (%v)", o.Server, o.NodeName, err)
 	}
+	klog.Infof("joining %s as node %s (%v)", o.Server, o.NodeName, err)
 	delay := time.Second
 	for {
 		cluster, err := o.join(ctx)
 		if err == nil {
 			return cluster, o.writeKubeconfigs()
 		}
-		if errors.Is(err, errPermanent) {
+		if isPermanent(err) {
 			return cluster, err
 		}
 		klog.Warningf("joining %s failed, retrying in %s: %v", o.Server, delay, err)

@@ -1,0 +1,403 @@
+//go:build e2e
+
+package tests
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kedge-io/kedge/tests/netns"
+)
+
+const (
+	clusterNS    = "e2e-cluster"
+	agentReady   = "kedge agent is ready"
+	monitorGrace = "--kube-controller-manager-arg=node-monitor-grace-period=20s"
+)
+
+// clusterManifest is a DaemonSet and six web pods spread over the nodes.
+// The short not-ready/unreachable tolerations let a lost node's pods move
+// within the test instead of after the default five minutes.
+const clusterManifest = `apiVersion: v1
+kind: Namespace
+metadata: {name: e2e-cluster}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: every-node, namespace: e2e-cluster}
+spec:
+  selector: {matchLabels: {app: every-node}}
+  template:
+    metadata: {labels: {app: every-node}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: sleep
+        image: kedge.local/busybox:1.35.0
+        imagePullPolicy: IfNotPresent
+        command: ["sleep", "100000"]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: e2e-cluster}
+spec:
+  replicas: 6
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      topologySpreadConstraints:
+      - maxSkew: 1
+        topologyKey: kubernetes.io/hostname
+        whenUnsatisfiable: DoNotSchedule
+        # A lost node is tainted; without Honor it would still count as
+        # an empty domain and block the replacements.
+        nodeTaintsPolicy: Honor
+        labelSelector: {matchLabels: {app: web}}
+      tolerations:
+      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 5}
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 5}
+      containers:
+      - name: web
+        image: kedge.local/busybox:1.35.0
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 8080 -h /www"]
+        readinessProbe:
+          httpGet: {path: /, port: 8080}
+          periodSeconds: 2
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: e2e-cluster}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+`
+
+// cluster is a server and two agents, plus a spare namespace for agents
+// that join and leave during the test.
+type cluster struct {
+	// root owns the nodes' temp dirs: a subtest's would make socket
+	// paths longer than Linux allows.
+	root                   *testing.T
+	server, agent1, agent2 *agentNode
+	spare                  *netns.Node
+	c                      *kubernetes.Clientset
+	token                  string
+}
+
+// TestClusterOfThree joins two agents to a server over a test bridge and
+// runs them through what a multi-node site meets: workloads across nodes,
+// refused joins, a server outage, extra tokens, and a lost node. The steps
+// share the cluster and stop at the first failure.
+func TestClusterOfThree(t *testing.T) {
+	requireAgentHost(t)
+	keepKernelTunables(t)
+	top := netns.New(t, 4)
+	k := &cluster{root: t, spare: top.Nodes[3]}
+	k.server = newClusterNode(t, top.Nodes[0], "server", monitorGrace)
+	k.server.addImage(t, "busybox.tar")
+	k.server.start(t)
+	k.server.waitForLog(t, readyLine, 120*time.Second)
+	k.c = k.server.client(t)
+	k.token = strings.TrimSpace(readFile(t, filepath.Join(k.server.dataDir, "server", "token")))
+	for _, step := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"agents join and all nodes are Ready", func(t *testing.T) { k.join(t, top) }},
+		{"bad joins are refused", k.refusals},
+		{"workloads spread and reach each other", k.workloads},
+		{"agents keep serving while the server is down", k.serverOutage},
+		{"created tokens join until deleted", k.tokens},
+		{"a lost node's pods move", k.lostNode},
+	} {
+		if !t.Run(step.name, step.run) {
+			return
+		}
+	}
+}
+
+func (k *cluster) serverURL() string {
+	return fmt.Sprintf("https://%s:%d", k.server.net.IP, apiPort)
+}
+
+// newAgent prepares an agent in node joining with extra flags.
+func (k *cluster) newAgent(t *testing.T, node *netns.Node, extra ...string) *agentNode {
+	t.Helper()
+	a := newClusterNode(k.root, node, "agent", append([]string{"--server", k.serverURL()}, extra...)...)
+	a.addImage(t, "busybox.tar")
+	return a
+}
+
+func (k *cluster) join(t *testing.T, top *netns.Topology) {
+	tokenFile := filepath.Join(k.root.TempDir(), "token")
+	writeFile(t, tokenFile, k.token+"\n")
+	since := time.Now()
+	k.agent1 = k.newAgent(t, top.Nodes[1], "--token-file", tokenFile)
+	k.agent2 = k.newAgent(t, top.Nodes[2], "--token", k.token)
+	for _, a := range []*agentNode{k.agent1, k.agent2} {
+		a.start(t)
+	}
+	for _, a := range []*agentNode{k.agent1, k.agent2} {
+		a.waitForLog(t, agentReady, 120*time.Second)
+	}
+	k.waitReady(t, since, k.server, k.agent1, k.agent2)
+	t.Logf("agents Ready %s after start", time.Since(since).Round(10*time.Millisecond))
+	cidrs := map[string]string{}
+	for _, a := range []*agentNode{k.server, k.agent1, k.agent2} {
+		node, err := k.c.CoreV1().Nodes().Get(context.Background(), a.net.Name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other, dup := cidrs[node.Spec.PodCIDR]; dup || node.Spec.PodCIDR == "" {
+			t.Fatalf("node %s pod CIDR %q (also %s)", a.net.Name, node.Spec.PodCIDR, other)
+		}
+		cidrs[node.Spec.PodCIDR] = a.net.Name
+	}
+	for _, a := range []*agentNode{k.agent1, k.agent2} {
+		a.net.HasNoRouteOut(t)
+	}
+}
+
+// waitReady waits until every node is Ready with a heartbeat after since.
+func (k *cluster) waitReady(t *testing.T, since time.Time, nodes ...*agentNode) {
+	t.Helper()
+	var last string
+	ok := poll(120*time.Second, 2*time.Second, func() bool {
+		for _, a := range nodes {
+			if last = a.nodeState(k.c, since); last != "" {
+				last = a.net.Name + ": " + last
+				return false
+			}
+		}
+		return true
+	})
+	if !ok {
+		t.Fatalf("nodes not Ready: %s\n%s", last, k.server.mustKubectl(t, "get", "nodes", "-o", "wide"))
+	}
+}
+
+// refusals start agents that must stop before registering: in the spare
+// namespace, so nothing of theirs could collide with a running agent.
+func (k *cluster) refusals(t *testing.T) {
+	hash, secret, _ := strings.Cut(strings.TrimPrefix(k.token, "K10"), "::")
+	flipped := "0"
+	if hash[0] == '0' {
+		flipped = "1"
+	}
+	for _, tc := range []struct {
+		name, node, token, want string
+	}{
+		{"wrong token", "refused-token", "K10" + hash + "::server:wrong", "invalid join token"},
+		{"tampered CA hash", "refused-hash", "K10" + flipped + hash[1:] + "::" + secret, "does not match the token's CA hash"},
+		{"node name of another machine", k.agent1.net.Name, k.token, "already registered by another machine"},
+	} {
+		a := k.newAgent(t, k.spare, "--token", tc.token)
+		out, code := a.runOnce(t, nil, "--node-name", tc.node)
+		if code == 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: exit %d, want an error with %q:\n%s", tc.name, code, tc.want, tail(out, 20))
+		}
+		if tc.node != k.agent1.net.Name {
+			if _, err := k.c.CoreV1().Nodes().Get(context.Background(), tc.node, metav1.GetOptions{}); err == nil {
+				t.Errorf("%s: node %s registered", tc.name, tc.node)
+			}
+		}
+	}
+	k.waitReady(t, time.Now(), k.agent1) // the real agent 1 is untouched
+}
+
+func (k *cluster) workloads(t *testing.T) {
+	manifest := filepath.Join(t.TempDir(), "cluster.yaml")
+	writeFile(t, manifest, clusterManifest)
+	k.server.mustKubectl(t, "apply", "-f", manifest)
+	k.server.mustKubectl(t, "rollout", "status", "-n", clusterNS, "daemonset/every-node", rolloutWait)
+	k.server.mustKubectl(t, "rollout", "status", "-n", clusterNS, "deployment/web", rolloutWait)
+	perNode := map[string]int{}
+	for _, p := range k.pods(t, "app=every-node") {
+		perNode[p.Spec.NodeName]++
+	}
+	web := k.pods(t, "app=web")
+	for _, a := range []*agentNode{k.server, k.agent1, k.agent2} {
+		if perNode[a.net.Name] != 1 {
+			t.Errorf("DaemonSet pods per node: %v", perNode)
+		}
+		if len(onNode(web, a.net.Name)) == 0 {
+			t.Errorf("no web pod on %s: %s", a.net.Name, podSummary(web))
+		}
+	}
+	from, to := onNode(web, k.agent1.net.Name)[0], onNode(web, k.agent2.net.Name)[0]
+	k.expectFromPod(t, from.Name, "http://"+to.Status.PodIP+":8080/", to.Name)
+	svc, err := k.c.CoreV1().Services(clusterNS).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By ClusterIP: the Service's DNS name needs CoreDNS, which kedge
+	// does not bundle yet.
+	k.expectFromPod(t, from.Name, "http://"+svc.Spec.ClusterIP+"/", names(web)...)
+	for _, a := range []*agentNode{k.server, k.agent1, k.agent2} {
+		k.expectNodePort(t, a, names(web))
+	}
+}
+
+func (k *cluster) pods(t *testing.T, selector string) []corev1.Pod {
+	t.Helper()
+	list, err := k.c.CoreV1().Pods(clusterNS).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
+func onNode(pods []corev1.Pod, node string) []corev1.Pod {
+	var out []corev1.Pod
+	for _, p := range pods {
+		if p.Spec.NodeName == node && p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// expectFromPod fetches url with busybox wget inside pod.
+func (k *cluster) expectFromPod(t *testing.T, pod, url string, want ...string) {
+	t.Helper()
+	var out string
+	var err error
+	ok := poll(60*time.Second, 2*time.Second, func() bool {
+		out, err = k.server.kubectl("exec", "-n", clusterNS, pod, "--", "timeout", "5", "wget", "-qO-", url)
+		return err == nil && contains(want, strings.TrimSpace(out))
+	})
+	if !ok {
+		t.Fatalf("from pod %s, %s: want one of %v, got %v %q", pod, url, want, err, out)
+	}
+}
+
+// expectNodePort fetches the web Service on a node's IP from the root
+// namespace, over the test bridge.
+func (k *cluster) expectNodePort(t *testing.T, a *agentNode, want []string) {
+	t.Helper()
+	if body, err := k.nodePort(t, a); err != nil || !contains(want, body) {
+		t.Fatalf("NodePort on %s: got %q, %v; want one of %v", a.net.Name, body, err, want)
+	}
+}
+
+func (k *cluster) nodePort(t *testing.T, a *agentNode) (string, error) {
+	t.Helper()
+	svc, err := k.c.CoreV1().Services(clusterNS).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	return k.nodePortAt(a, svc.Spec.Ports[0].NodePort)
+}
+
+func (k *cluster) nodePortAt(a *agentNode, port int32) (string, error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	var body string
+	var err error
+	poll(30*time.Second, time.Second, func() bool {
+		body, err = httpBody(client, fmt.Sprintf("http://%s:%d/", a.net.IP, port))
+		return err == nil
+	})
+	return body, err
+}
+
+// serverOutage stops the server for a minute: the agents' pods must keep
+// answering, and afterwards the same agent processes report Ready again.
+func (k *cluster) serverOutage(t *testing.T) {
+	svc, err := k.c.CoreV1().Services(clusterNS).Get(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := svc.Spec.Ports[0].NodePort
+	pids := []int{k.agent1.cmd.Process.Pid, k.agent2.cmd.Process.Pid}
+	k.server.stop(t)
+	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Second) {
+		for _, a := range []*agentNode{k.agent1, k.agent2} {
+			if _, err := k.nodePortAt(a, port); err != nil {
+				t.Fatalf("NodePort on %s while the server is down: %v", a.net.Name, err)
+			}
+		}
+	}
+	since := time.Now()
+	k.server.start(t)
+	k.server.waitForLog(t, readyLine, 120*time.Second)
+	k.waitReady(t, since, k.server, k.agent1, k.agent2)
+	t.Logf("all nodes Ready %s after the server restarted", time.Since(since).Round(10*time.Millisecond))
+	for i, a := range []*agentNode{k.agent1, k.agent2} {
+		if !a.running() || a.cmd.Process.Pid != pids[i] {
+			t.Errorf("agent %s was restarted", a.net.Name)
+		}
+	}
+}
+
+// tokens joins an agent in the spare namespace with a created token, then
+// shows that the same token is refused once deleted.
+func (k *cluster) tokens(t *testing.T) {
+	out, err := k.server.tool(k.server.kubectlEnv(), toolTimeout, "token", "create", "--ttl", "1h", "--description", "e2e")
+	if err != nil {
+		t.Fatalf("kedge token create: %v\n%s", err, out)
+	}
+	created := strings.TrimSpace(out)
+	id := strings.SplitN(strings.SplitN(created, "::", 2)[1], ".", 2)[0]
+	joined := k.newAgent(t, k.spare, "--token", created, "--node-name", "token-joined")
+	since := time.Now()
+	joined.start(t)
+	joined.waitForLog(t, agentReady, 120*time.Second)
+	state := func() string { return (&agentNode{net: &netns.Node{Name: "token-joined"}}).nodeState(k.c, since) }
+	if !poll(120*time.Second, 2*time.Second, func() bool { return state() == "" }) {
+		t.Fatalf("node joined with a created token is not Ready: %s", state())
+	}
+	joined.stop(t)
+	k.server.mustKubectl(t, "delete", "node", "token-joined")
+	if out, err := k.server.tool(k.server.kubectlEnv(), toolTimeout, "token", "delete", id); err != nil {
+		t.Fatalf("kedge token delete: %v\n%s", err, out)
+	}
+	refused := k.newAgent(t, k.spare, "--token", created)
+	out, code := refused.runOnce(t, nil, "--node-name", "token-deleted")
+	if code == 0 || !strings.Contains(out, "invalid join token") {
+		t.Fatalf("deleted token: exit %d:\n%s", code, tail(out, 20))
+	}
+}
+
+// lostNode kills agent 2 as a machine dies: its node turns NotReady and
+// the web pods run six strong on the other nodes.
+func (k *cluster) lostNode(t *testing.T) {
+	lost := k.agent2.net.Name
+	if err := k.agent2.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-k.agent2.exited
+	begin := time.Now()
+	var web []corev1.Pod
+	ok := poll(180*time.Second, 3*time.Second, func() bool {
+		web = k.pods(t, "app=web")
+		running := len(onNode(web, k.server.net.Name)) + len(onNode(web, k.agent1.net.Name))
+		return k.agent2.nodeState(k.c, begin) != "" && running == 6
+	})
+	if !ok {
+		t.Fatalf("after losing %s: %s\n%s", lost, podSummary(web), k.server.mustKubectl(t, "get", "nodes"))
+	}
+	t.Logf("pods of %s running elsewhere %s after it died", lost, time.Since(begin).Round(time.Second))
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
