@@ -18,6 +18,7 @@ import (
 	"github.com/kedge-io/kedge/agent/join"
 	"github.com/kedge-io/kedge/agent/loadbalancer"
 	"github.com/kedge-io/kedge/component"
+	"github.com/kedge-io/kedge/datadir"
 	"github.com/kedge-io/kedge/server/supervisor"
 	"github.com/kedge-io/kedge/token"
 )
@@ -104,6 +105,11 @@ func RunAgent(ctx context.Context, cfg JoinConfig) error {
 	if err != nil {
 		return err
 	}
+	lock, err := datadir.Claim(filepath.Join(cfg.DataDir, "agent"))
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	addr, _ := serverAddress(cfg.Server)
 	lb := loadbalancer.New(LocalAPIAddress, addr)
 	files := join.Files{Dir: filepath.Join(cfg.DataDir, "agent", "tls")}

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/kedge-io/kedge/component"
+
 	// The backends --datastore-endpoint accepts. kine's endpoint package
 	// would also link NATS, t4 and an etcd server into the binary.
 	_ "github.com/k3s-io/kine/pkg/drivers/mysql"
@@ -225,14 +227,7 @@ func (d *Datastore) Stop(ctx context.Context) error {
 		}
 	}
 	d.cancel()
-	done := make(chan struct{})
-	go func() { d.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the database to close: %w", ctx.Err())
-	}
+	return component.WaitGroup(ctx, &d.wg, "the database to close")
 }
 
 // checkSQLiteFile refuses to open a file that exists but is not SQLite, so

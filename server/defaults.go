@@ -3,8 +3,6 @@ package server
 import (
 	"maps"
 	"net"
-	"os"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -72,16 +70,6 @@ func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []str
 func tuneWrites(cfg Config) {
 	if cfg.singleServer() {
 		controlplaneapiserver.IdentityLeaseRenewIntervalPeriod = 10 * time.Minute
-	}
-}
-
-// tuneMemory halves the garbage collector's headroom unless the user set
-// GOGC. The control plane's live heap is only ~100 MB, but at the default
-// GOGC=100 the heap grows to twice that before a collection; at 50 idle
-// RSS drops by ~30 MB for a little more GC CPU during start-up.
-func tuneMemory() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
 	}
 }
 

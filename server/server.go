@@ -19,6 +19,7 @@ import (
 
 	"github.com/kedge-io/kedge/agent"
 	"github.com/kedge-io/kedge/component"
+	"github.com/kedge-io/kedge/datadir"
 	"github.com/kedge-io/kedge/datastore"
 	"github.com/kedge-io/kedge/kubeconfig"
 	"github.com/kedge-io/kedge/passthrough"
@@ -45,14 +46,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if err := prepareDataDir(cfg.serverDir()); err != nil {
-		return err
-	}
-	lock, err := lockDataDir(cfg.serverDir())
+	lock, err := datadir.Claim(cfg.serverDir())
 	if err != nil {
 		return err
 	}
-	defer lock.release()
+	defer lock.Release()
 	if err := checkPort(cfg.BindAddress, cfg.HTTPSPort); err != nil {
 		return err
 	}
@@ -65,7 +63,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	tuneWrites(cfg)
-	tuneMemory()
 	mgr, admin, err := buildComponents(ctx, cfg, node, advertiseIP, bundle, creds)
 	if err != nil {
 		return err

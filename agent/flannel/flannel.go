@@ -24,6 +24,7 @@ import (
 
 	"github.com/kedge-io/kedge/agent/cni"
 	"github.com/kedge-io/kedge/atomicfile"
+	"github.com/kedge-io/kedge/component"
 )
 
 const (
@@ -155,14 +156,7 @@ func (f *Flannel) Stop(ctx context.Context) error {
 		return nil
 	}
 	f.cancel()
-	done := make(chan struct{})
-	go func() { f.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("flannel did not stop: %w", ctx.Err())
-	}
+	return component.WaitGroup(ctx, &f.wg, "flannel's goroutines")
 }
 
 // waitForPodCIDR polls until the controller-manager has given the node a

@@ -3,8 +3,6 @@ package kubelet
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"time"
 
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	cliflag "k8s.io/component-base/cli/flag"
@@ -85,19 +83,5 @@ func (k *Kubelet) Ready(ctx context.Context) error {
 }
 
 func (k *Kubelet) healthy(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, healthzURL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("kubelet healthz: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("kubelet healthz: %s", resp.Status)
-	}
-	return nil
+	return component.Probe(ctx, "kubelet", healthzURL, true)
 }

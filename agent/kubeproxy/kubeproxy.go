@@ -3,8 +3,6 @@ package kubeproxy
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"time"
 
 	"k8s.io/kubernetes/cmd/kube-proxy/app"
 
@@ -82,18 +80,7 @@ func (p *Proxy) Start(ctx context.Context) error {
 func (p *Proxy) Ready(context.Context) error { return p.Err() }
 
 func healthz(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, healthzURL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("kube-proxy healthz: %w", err)
-	}
-	resp.Body.Close()
-	return nil
+	return component.Probe(ctx, "kube-proxy", healthzURL, false)
 }
 
 // Stop cancels kube-proxy's context without waiting: upstream's sync loop

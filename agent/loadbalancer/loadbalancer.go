@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
+
+	"github.com/kedge-io/kedge/component"
 )
 
 const dialTimeout = 3 * time.Second
@@ -79,14 +81,7 @@ func (lb *LoadBalancer) Stop(ctx context.Context) error {
 		c.Close()
 	}
 	lb.mu.Unlock()
-	done := make(chan struct{})
-	go func() { lb.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("load balancer connections did not close: %w", ctx.Err())
-	}
+	return component.WaitGroup(ctx, &lb.wg, "the load balancer's connections")
 }
 
 // Servers returns the candidates in the order they are tried.

@@ -1,9 +1,8 @@
-package server
+package datadir
 
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,10 +11,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// prepareDataDir creates the server's part of the data dir and proves it is
-// writable, so a read-only or misplaced --data-dir fails with its name
-// instead of deep inside SQLite.
-func prepareDataDir(dir string) error {
+// Claim creates dir (the server's or the agent's part of the data dir),
+// proves it is writable, and locks it for this process until Release.
+func Claim(dir string) (*Lock, error) {
+	if err := prepare(dir); err != nil {
+		return nil, err
+	}
+	return lock(dir)
+}
+
+// prepare fails with the directory's name when it is read-only or
+// misplaced, instead of deep inside SQLite or containerd.
+func prepare(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w (check --data-dir)", err)
 	}
@@ -27,11 +34,11 @@ func prepareDataDir(dir string) error {
 	return os.Remove(probe.Name())
 }
 
-// dirLock keeps two kedge servers from sharing one data dir: they would
+// Lock keeps two kedge processes from sharing one data dir: they would
 // corrupt each other's database and remove each other's sockets.
-type dirLock struct{ f *os.File }
+type Lock struct{ f *os.File }
 
-func lockDataDir(dir string) (*dirLock, error) {
+func lock(dir string) (*Lock, error) {
 	path := filepath.Join(dir, "kedge.pid")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -48,24 +55,11 @@ func lockDataDir(dir string) (*dirLock, error) {
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	return &dirLock{f: f}, nil
+	return &Lock{f: f}, nil
 }
 
-func (l *dirLock) release() {
+// Release gives the data dir up.
+func (l *Lock) Release() {
 	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
 	l.f.Close()
-}
-
-// checkPort fails early and clearly when the apiserver port is taken,
-// before any state is touched.
-func checkPort(bind string, port int) error {
-	addr := net.JoinHostPort(bind, strconv.Itoa(port))
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		if errors.Is(err, unix.EADDRINUSE) {
-			return fmt.Errorf("--https-listen-port %d: address %s already in use; stop what listens there (another kedge server?) or choose another port", port, addr)
-		}
-		return fmt.Errorf("listening on %s: %w", addr, err)
-	}
-	return l.Close()
 }
