@@ -79,16 +79,17 @@ test-integration: build build-arm64 build-armv7 images-amd64
 
 test: deps fmt vet test-unit test-integration
 
-# bench prints two tables: the server alone (scripts/bench.sh), then one
-# node with the agent (TestAgentBenchmark: needs root, runs the node in a
-# test network namespace with no route out, busybox from images-amd64).
-# IDLE_MINUTES (5) and RSS_AFTER (60 s) tune both; the go test timeout
+# bench prints three tables: the server alone (scripts/bench.sh), one node
+# with the agent (TestAgentBenchmark), and a server with a joined agent
+# (TestClusterBenchmark). The last two need root and run nodes in test
+# network namespaces with no route out, busybox from images-amd64.
+# IDLE_MINUTES (5) and RSS_AFTER (60 s) tune them; the go test timeout
 # grows with them.
 bench: deps build images-amd64
 	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge scripts/bench.sh
 	KEDGE_BENCH=1 KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_IMAGES_DIR=$(CURDIR)/$(IMAGES_OUT)/amd64 \
-		$(GO) test -tags $(TAGS),e2e -run '^TestAgentBenchmark$$' -count=1 -v \
-		-timeout $$(( $${IDLE_MINUTES:-5} + $${RSS_AFTER:-60} / 60 + 24 ))m ./tests/
+		$(GO) test -tags $(TAGS),e2e -run '^Test(Agent|Cluster)Benchmark$$' -count=1 -v \
+		-timeout $$(( $${IDLE_MINUTES:-5} + $${RSS_AFTER:-60} / 30 + 30 ))m ./tests/
 
 clean:
 	rm -rf $(BIN)

@@ -377,19 +377,24 @@ func (a *agentNode) nodeState(c *kubernetes.Clientset, since time.Time) string {
 	if err != nil {
 		return err.Error()
 	}
-	ready := "no Ready condition"
-	for _, cond := range node.Status.Conditions {
+	var ready *corev1.NodeCondition
+	for i, cond := range node.Status.Conditions {
 		if cond.Type == corev1.NodeReady {
-			ready = fmt.Sprintf("Ready=%s (%s: %s)", cond.Status, cond.Reason, cond.Message)
-			if cond.Status != corev1.ConditionTrue {
-				return ready
-			}
-			ready = ""
+			ready = &node.Status.Conditions[i]
 		}
 	}
-	if ready != "" {
-		return ready
+	switch {
+	case ready == nil:
+		return "no Ready condition"
+	case ready.Status != corev1.ConditionTrue:
+		return fmt.Sprintf("Ready=%s (%s: %s)", ready.Status, ready.Reason, ready.Message)
+	case !ready.LastHeartbeatTime.Time.Before(since.Truncate(time.Second)):
+		return "" // a status posted by this run (a new node's first ones)
 	}
+	// A restarted kubelet may not post its status for minutes; its lease,
+	// renewed every 10 s, shows it is back. (A new node's lease can lag
+	// its Ready status by 10 s: the kubelet's first try precedes its
+	// registration.)
 	lease, err := c.CoordinationV1().Leases("kube-node-lease").Get(ctx, a.net.Name, metav1.GetOptions{})
 	if err != nil {
 		return "node lease: " + err.Error()

@@ -401,3 +401,44 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// TestHostGatewayBackend joins an agent to a server on one layer-2
+// segment with --flannel-backend=host-gw and --flannel-iface: pod traffic
+// between the nodes goes over plain routes, no VXLAN device.
+func TestHostGatewayBackend(t *testing.T) {
+	requireAgentHost(t)
+	keepKernelTunables(t)
+	top := netns.New(t, 2)
+	k := &cluster{root: t}
+	k.server = newClusterNode(t, top.Nodes[0], "server", "--flannel-backend=host-gw", "--flannel-iface=eth0")
+	k.server.addImage(t, "busybox.tar")
+	k.server.start(t)
+	k.server.waitForLog(t, readyLine, 120*time.Second)
+	k.c = k.server.client(t)
+	token := strings.TrimSpace(readFile(t, filepath.Join(k.server.dataDir, "server", "token")))
+	since := time.Now()
+	k.agent1 = k.newAgent(t, top.Nodes[1], "--token", token, "--flannel-iface=eth0")
+	k.agent1.start(t)
+	k.agent1.waitForLog(t, agentReady, 120*time.Second)
+	k.waitReady(t, since, k.server, k.agent1)
+	if !strings.Contains(k.agent1.runLog(), "flannel host-gw") {
+		t.Fatalf("the agent did not take the server's host-gw backend:\n%s", tail(k.agent1.runLog(), 30))
+	}
+	manifest := filepath.Join(t.TempDir(), "cluster.yaml")
+	writeFile(t, manifest, clusterManifest)
+	k.server.mustKubectl(t, "apply", "-f", manifest)
+	k.server.mustKubectl(t, "rollout", "status", "-n", clusterNS, "deployment/web", rolloutWait)
+	web := k.pods(t, "app=web")
+	from, to := onNode(web, k.server.net.Name), onNode(web, k.agent1.net.Name)
+	if len(from) == 0 || len(to) == 0 {
+		t.Fatalf("web pods not on both nodes: %s", podSummary(web))
+	}
+	k.expectFromPod(t, from[0].Name, "http://"+to[0].Status.PodIP+":8080/", to[0].Name)
+	cmd, err := k.agent1.net.Spawn("ip", "-o", "link", "show", "flannel.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, err := runWithTimeout(cmd, 10*time.Second); err == nil {
+		t.Fatalf("host-gw node has a VXLAN device: %s", text)
+	}
+}
