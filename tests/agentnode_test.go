@@ -84,6 +84,10 @@ func newClusterNode(t *testing.T, node *netns.Node, mode string, extra ...string
 	}
 	cfg := filepath.Join(dir, "config.yaml") // empty: keeps /etc/kedge out
 	writeFile(t, cfg, "")
+	// Pods with host DNS, CoreDNS among them, get the topology's own
+	// resolver, never the host's.
+	resolv := filepath.Join(dir, "resolv.conf")
+	writeFile(t, resolv, "nameserver "+node.Resolver.String()+"\n")
 	a.args = []string{bin, mode,
 		"--config", cfg,
 		"--data-dir", a.dataDir,
@@ -91,6 +95,7 @@ func newClusterNode(t *testing.T, node *netns.Node, mode string, extra ...string
 		"--node-ip", node.IP.String(),
 		"--node-name", node.Name,
 		"--kubelet-arg=cgroup-root=" + cgroupRoot,
+		"--resolv-conf", resolv,
 	}
 	if mode == "server" {
 		a.args = append(a.args, "--write-kubeconfig", a.kubeconfig, "--https-listen-port", fmt.Sprint(apiPort))

@@ -22,6 +22,8 @@ type Topology struct {
 	Gateway net.IP // bridge IP in root ns
 	Nodes   []*Node
 
+	resolver *resolver
+
 	t             testing.TB
 	closeOnce     sync.Once
 	bridgeCreated bool // only what we created is deleted
@@ -31,7 +33,8 @@ type Topology struct {
 // New creates a bridge in the root netns with Gateway/prefix, and n
 // namespaces, each with lo up and one veth (eth0 inside, IP Subnet host
 // .10+i) attached to the bridge. No default route is added inside the
-// namespaces. It registers t.Cleanup to remove everything even on failure.
+// namespaces. The first node also holds the topology's DNS resolver. It
+// registers t.Cleanup to remove everything even on failure.
 func New(t testing.TB, n int) *Topology {
 	t.Helper()
 	if n < 1 || n > maxNodes {
@@ -75,6 +78,14 @@ func (top *Topology) create(id string, n int) error {
 		if err := top.addNode(node); err != nil {
 			return err
 		}
+	}
+	r, err := startResolver(top.Nodes[0])
+	if err != nil {
+		return err
+	}
+	top.resolver = r
+	for _, n := range top.Nodes {
+		n.Resolver = top.Nodes[0].IP
 	}
 	return top.allowBridgeForwarding()
 }
@@ -152,6 +163,9 @@ func (top *Topology) Close() {
 }
 
 func (top *Topology) teardown() {
+	if top.resolver != nil {
+		top.resolver.close() // its socket would keep a namespace alive
+	}
 	// Processes first: they hold the mount namespaces, cgroups and network
 	// namespaces that the steps below remove.
 	for _, n := range top.Nodes {

@@ -14,6 +14,9 @@ type Node struct {
 	Name string // netns name
 	IP   net.IP
 	Veth string // root-side veth
+	// Resolver is the topology's site DNS server (see UpstreamName), the
+	// one nameserver the node's resolv.conf should list.
+	Resolver net.IP
 
 	nsCreated   bool
 	vethCreated bool
