@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,8 @@ type Config struct {
 	WriteKubeconfig       string
 	WriteKubeconfigMode   string
 	DisableAgent          bool
+	Disable               []string
+	LocalStoragePath      string
 	Token                 string
 	AgentToken            string
 	APIServerArgs         []string
@@ -61,6 +64,8 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&c.Token, "token", "t", "", "Join token secret (default: generated once and kept in <data-dir>/server/token)")
 	fs.StringVar(&c.AgentToken, "agent-token", "", "Separate join token secret for agents (kept in <data-dir>/server/agent-token); default: the server token")
 	fs.BoolVar(&c.DisableAgent, "disable-agent", false, "Run the control plane only, without containerd, kubelet, kube-proxy and flannel")
+	fs.StringSliceVar(&c.Disable, "disable", nil, "Packaged components not to deploy, and to remove if deployed: "+strings.Join(Disableable(), ", "))
+	fs.StringVar(&c.LocalStoragePath, "default-local-storage-path", "", "Directory on each node for local-path volumes (default: <data-dir>/storage)")
 	fs.StringArrayVar(&c.APIServerArgs, "kube-apiserver-arg", nil, "Extra kube-apiserver flag as key=value (repeatable; overrides kedge's default)")
 	fs.StringArrayVar(&c.ControllerManagerArgs, "kube-controller-manager-arg", nil, "Extra kube-controller-manager flag as key=value (repeatable)")
 	fs.StringArrayVar(&c.SchedulerArgs, "kube-scheduler-arg", nil, "Extra kube-scheduler flag as key=value (repeatable)")
@@ -99,6 +104,14 @@ func (c *Config) Validate() error {
 	}
 	if !filepath.IsAbs(c.DataDir) {
 		return fmt.Errorf("--data-dir %q: must be an absolute path", c.DataDir)
+	}
+	if c.LocalStoragePath != "" && !filepath.IsAbs(c.LocalStoragePath) {
+		return fmt.Errorf("--default-local-storage-path %q: must be an absolute path", c.LocalStoragePath)
+	}
+	for _, name := range c.Disable {
+		if !slices.Contains(Disableable(), name) {
+			return fmt.Errorf("--disable %q: not a packaged component; want any of %s", name, strings.Join(Disableable(), ", "))
+		}
 	}
 	if c.DisableAgent {
 		return nil
@@ -156,3 +169,17 @@ func (c *Config) serverDir() string { return filepath.Join(c.DataDir, "server") 
 func (c *Config) tlsDir() string    { return filepath.Join(c.serverDir(), "tls") }
 func (c *Config) credDir() string   { return filepath.Join(c.serverDir(), "cred") }
 func (c *Config) dbDir() string     { return filepath.Join(c.serverDir(), "db") }
+
+// manifestsDir is what the deploy controller applies (DESIGN.md decision 6).
+func (c *Config) manifestsDir() string { return filepath.Join(c.serverDir(), "manifests") }
+
+// storageDir is where local-path keeps volumes on every node.
+func (c *Config) storageDir() string {
+	if c.LocalStoragePath != "" {
+		return c.LocalStoragePath
+	}
+	return filepath.Join(c.DataDir, "storage")
+}
+
+// disabled reports whether --disable names a packaged component.
+func (c *Config) disabled(name string) bool { return slices.Contains(c.Disable, name) }

@@ -49,15 +49,17 @@ func TestSingleServerDefaults(t *testing.T) {
 
 func TestValidateNamesFlag(t *testing.T) {
 	for flag, mutate := range map[string]func(*Config){
-		"--https-listen-port":       func(c *Config) { c.HTTPSPort = 70000 },
-		"--cluster-cidr":            func(c *Config) { c.ClusterCIDR = "10.42.0.0" },
-		"--bind-address":            func(c *Config) { c.BindAddress = "localhost" },
-		"--node-ip":                 func(c *Config) { c.NodeIPs = []string{"10.0.0.300"} },
-		"--service-node-port-range": func(c *Config) { c.ServiceNodePortRange = "30000-x" },
-		"--write-kubeconfig-mode":   func(c *Config) { c.WriteKubeconfigMode = "rw-r--r--" },
-		"--data-dir":                func(c *Config) { c.DataDir = "relative/dir" },
-		"--flannel-backend":         func(c *Config) { c.Agent.FlannelBackend = "udp" },
-		"--run-dir":                 func(c *Config) { c.Agent.RunDir = "run" },
+		"--https-listen-port":          func(c *Config) { c.HTTPSPort = 70000 },
+		"--cluster-cidr":               func(c *Config) { c.ClusterCIDR = "10.42.0.0" },
+		"--bind-address":               func(c *Config) { c.BindAddress = "localhost" },
+		"--node-ip":                    func(c *Config) { c.NodeIPs = []string{"10.0.0.300"} },
+		"--service-node-port-range":    func(c *Config) { c.ServiceNodePortRange = "30000-x" },
+		"--write-kubeconfig-mode":      func(c *Config) { c.WriteKubeconfigMode = "rw-r--r--" },
+		"--data-dir":                   func(c *Config) { c.DataDir = "relative/dir" },
+		"--flannel-backend":            func(c *Config) { c.Agent.FlannelBackend = "udp" },
+		"--run-dir":                    func(c *Config) { c.Agent.RunDir = "run" },
+		"--disable":                    func(c *Config) { c.Disable = []string{"coredns", "dashboard"} },
+		"--default-local-storage-path": func(c *Config) { c.LocalStoragePath = "storage" },
 	} {
 		cfg := testConfig()
 		mutate(&cfg)
@@ -66,6 +68,7 @@ func TestValidateNamesFlag(t *testing.T) {
 		}
 	}
 	cfg := testConfig()
+	cfg.Disable = Disableable()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("defaults rejected: %v", err)
 	}

@@ -62,6 +62,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if err := writeManifests(cfg); err != nil {
+		return err
+	}
 	tuneWrites(cfg)
 	mgr, admin, err := buildComponents(ctx, cfg, node, advertiseIP, bundle, creds)
 	if err != nil {
@@ -204,7 +207,11 @@ func buildComponents(ctx context.Context, cfg Config, node agent.Node, advertise
 	// Roles go in before any agent starts, also on a server without its
 	// own agent, since agents elsewhere need them.
 	roles := rbac.NewBootstrap(admin, rbac.Flannel(pki.FlannelUser))
-	parts := []component.Component{store, apiserver, roles, cm, sched}
+	packaged, err := packagedComponents(cfg, admin)
+	if err != nil {
+		return nil, nil, err
+	}
+	parts := append([]component.Component{store, apiserver, roles, cm, sched}, packaged...)
 	if !cfg.DisableAgent {
 		nodeParts, err := agent.Components(ctx, cfg.agentConfig(), node, agent.Cluster{
 			ClusterCIDR: cfg.ClusterCIDR, ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,

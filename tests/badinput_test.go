@@ -62,6 +62,11 @@ func TestServerRejectsBadInput(t *testing.T) {
 		out := expectFailure(t, append(n.args, "--kube-apiserver-arg", "no-such-flag=1"))
 		mustContain(t, "unknown upstream flag", out, "no-such-flag", "--kube-apiserver-arg")
 	})
+	t.Run("unknown packaged component", func(t *testing.T) {
+		n := newNode(t)
+		out := expectFailure(t, append(n.args, "--disable", "traefik,dashboard"))
+		mustContain(t, "unknown --disable name", out, "--disable", `"dashboard"`, "coredns", "servicelb")
+	})
 	t.Run("env var wrong type", func(t *testing.T) {
 		n := newNode(t)
 		out, code := runKedge(t, []string{"KEDGE_WRITE_KUBECONFIG_MODE=rw-r--r--"}, n.args...)

@@ -244,9 +244,10 @@ func (k *cluster) workloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// By ClusterIP: the Service's DNS name needs CoreDNS, which kedge
-	// does not bundle yet.
 	k.expectFromPod(t, from.Name, "http://"+svc.Spec.ClusterIP+"/", names(web)...)
+	// By name, through the packaged CoreDNS, wherever it was scheduled.
+	k.server.mustKubectl(t, "rollout", "status", "-n", "kube-system", "deployment/coredns", rolloutWait)
+	k.expectFromPod(t, from.Name, "http://web."+clusterNS+".svc.cluster.local/", names(web)...)
 	for _, a := range []*agentNode{k.server, k.agent1, k.agent2} {
 		k.expectNodePort(t, a, names(web))
 	}
