@@ -27,19 +27,33 @@ endef
 include scripts/bundle/bundle.mk
 include image-build/images.mk
 
-# The pause image is built into bin/kedge (agent/images go:embeds it), so a
-# node can start pods with nothing but the binary.
+# The pause image is built into every kedge (agent/images go:embeds it), so
+# a node can start pods with nothing but the binary.
 PAUSE_ASSETS := agent/images/assets
 $(PAUSE_ASSETS)/pause-%.tar: $(IMAGES_OUT)/%/pause.tar
 	@mkdir -p $(@D)
 	cp $< $@
 
-.PHONY: all build build-arm64 build-armv7 deps deps-cross test test-unit test-integration bench fmt vet clean
+# EMBED_IMAGES=1 (the default) also builds every system image into
+# bin/kedge (-tags embedimages), so one file starts a complete cluster
+# offline; EMBED_IMAGES=0 builds without them, and skips compiling the
+# packaged components. The arm test builds never embed them.
+EMBED_IMAGES ?= 1
+EMBED_TAGS := $(TAGS),embedimages
+$(PAUSE_ASSETS)/kedge-images-%.tar.zst: $(IMAGES_ALL)/kedge-images-%.tar.zst
+	@mkdir -p $(@D)
+	cp $< $@
+
+.PHONY: all build build-arm64 build-armv7 deps deps-cross test test-unit test-integration bench fmt vet clean release
 
 all: build
 
 build: $(BIN)/kedge
 
+ifeq ($(EMBED_IMAGES),1)
+$(BIN)/kedge: TAGS := $(EMBED_TAGS)
+$(BIN)/kedge: $(PAUSE_ASSETS)/kedge-images-amd64.tar.zst
+endif
 $(BIN)/kedge: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar FORCE
 	$(call gobuild,amd64,amd64,,gcc,$@)
 
@@ -55,6 +69,33 @@ build-armv7: deps-cross bundle-arm $(PAUSE_ASSETS)/pause-arm.tar
 	$(call gobuild,arm,arm,7,arm-linux-gnueabihf-gcc,$(BIN)/kedge-armv7)
 	file $(BIN)/kedge-armv7
 
+# release builds the three kedge binaries into dist/release, each with its
+# arch's system images inside (zstd -19: the smallest file, minutes more per
+# arch), after image-build verify has checked that every image (and every
+# ELF file in it) of the archives they embed is for that arch; SHA256SUMS
+# lists them.
+RELEASE := dist/release
+RELEASE_BINS := $(RELEASE)/kedge-amd64 $(RELEASE)/kedge-arm64 $(RELEASE)/kedge-armv7
+
+release: $(RELEASE_BINS)
+	cd $(RELEASE) && sha256sum $(notdir $(RELEASE_BINS)) >SHA256SUMS
+	file $(RELEASE_BINS)
+
+$(RELEASE_BINS): TAGS := $(EMBED_TAGS)
+$(RELEASE_BINS): IMAGES_ZSTD_LEVEL := 19
+$(RELEASE)/kedge-amd64: bundle-amd64 images-verify-amd64 FORCE
+	$(call gobuild,amd64,amd64,,gcc,$@)
+$(RELEASE)/kedge-arm64: deps-cross bundle-arm64 images-verify-arm64 FORCE
+	$(call gobuild,arm64,arm64,,aarch64-linux-gnu-gcc,$@)
+$(RELEASE)/kedge-armv7: EXTLDFLAGS := -static -fuse-ld=gold
+$(RELEASE)/kedge-armv7: deps-cross bundle-arm images-verify-arm FORCE
+	$(call gobuild,arm,arm,7,arm-linux-gnueabihf-gcc,$@)
+
+# images-verify-ARCH checks the archives a kedge for ARCH embeds, as copied
+# beside agent/images. Never a file: it runs each time it is asked for.
+images-verify-%: $(IMAGES_TOOL) $(PAUSE_ASSETS)/pause-%.tar $(PAUSE_ASSETS)/kedge-images-%.tar.zst
+	$(IMAGES_TOOL) verify --arch $* $(filter-out $(IMAGES_TOOL),$^)
+
 # deps installs the Debian packages the build and tests need when missing.
 deps:
 	@scripts/deps.sh base
@@ -69,7 +110,9 @@ fmt:
 vet: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar
 	$(GO) vet -tags $(TAGS) ./...
 
-test-unit: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar images-amd64 images-test
+# agent/images' tests read dist/images/amd64/pause.tar; the packaged
+# components' images wait for the builds that embed them.
+test-unit: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar images-test
 	$(GO) test -tags $(TAGS) ./...
 
 test-integration: build build-arm64 build-armv7 images-amd64

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"debug/elf"
 	"fmt"
 	"sort"
 	"strings"
@@ -11,18 +12,23 @@ import (
 // translate it for the OCI config, Debian and the C toolchain, which all
 // spell the same machine differently.
 type target struct {
-	Name    string // kedge's name: amd64, arm64, arm
-	Arch    string // OCI/GOARCH architecture
-	Variant string // OCI variant; containerd matches armv7 hosts on "v7"
-	DebArch string // Debian architecture for apt and dpkg
-	CC      string // C compiler that produces static binaries for it
-	QEMU    string // user-mode emulator, to smoke-test binaries off-host
+	Name    string      // kedge's name: amd64, arm64, arm
+	Arch    string      // OCI/GOARCH architecture
+	Variant string      // OCI variant; containerd matches armv7 hosts on "v7"
+	DebArch string      // Debian architecture for apt and dpkg
+	CC      string      // C compiler that produces static binaries for it
+	QEMU    string      // user-mode emulator, to smoke-test binaries off-host
+	Machine elf.Machine // what verify expects of every ELF file in its images
+	Class   elf.Class
 }
 
 var targets = map[string]target{
-	"amd64": {Name: "amd64", Arch: "amd64", DebArch: "amd64", CC: "gcc", QEMU: "qemu-x86_64-static"},
-	"arm64": {Name: "arm64", Arch: "arm64", DebArch: "arm64", CC: "aarch64-linux-gnu-gcc", QEMU: "qemu-aarch64-static"},
-	"arm":   {Name: "arm", Arch: "arm", Variant: "v7", DebArch: "armhf", CC: "arm-linux-gnueabihf-gcc", QEMU: "qemu-arm-static"},
+	"amd64": {Name: "amd64", Arch: "amd64", DebArch: "amd64", CC: "gcc", QEMU: "qemu-x86_64-static",
+		Machine: elf.EM_X86_64, Class: elf.ELFCLASS64},
+	"arm64": {Name: "arm64", Arch: "arm64", DebArch: "arm64", CC: "aarch64-linux-gnu-gcc", QEMU: "qemu-aarch64-static",
+		Machine: elf.EM_AARCH64, Class: elf.ELFCLASS64},
+	"arm": {Name: "arm", Arch: "arm", Variant: "v7", DebArch: "armhf", CC: "arm-linux-gnueabihf-gcc", QEMU: "qemu-arm-static",
+		Machine: elf.EM_ARM, Class: elf.ELFCLASS32},
 }
 
 // targetNames lists the supported names in a stable order for help text.

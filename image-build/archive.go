@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -31,22 +33,66 @@ type tagged struct {
 // run to run, and a reproducible archive is what lets make, caches and the
 // binary that embeds it stay stable.
 func writeArchive(path string, images []tagged) error {
+	return writeFileAtomic(path, func(f *os.File) error {
+		w := bufio.NewWriter(f)
+		if err := archiveTo(w, images); err != nil {
+			return err
+		}
+		return w.Flush()
+	})
+}
+
+// zstdArgs compress the archive of all images at level (1-19) with a
+// window (2^27 = 128 MiB) wide enough to reach from one program's binary
+// back into the last one's, since they share the Go runtime and, three of
+// them, client-go. A node needs that much memory for the window while it
+// imports the archive. zstd gives the same bytes for any thread count.
+func zstdArgs(level int) []string {
+	return []string{"-" + strconv.Itoa(level), "--long=27", "-T0", "-q", "-c"}
+}
+
+// writeZstdArchive writes the docker-archive of images through the zstd
+// command, which compresses better than Go's encoders reach.
+func writeZstdArchive(path string, images []tagged, level int) error {
+	return writeFileAtomic(path, func(f *os.File) error {
+		var stderr bytes.Buffer
+		cmd := exec.Command("zstd", zstdArgs(level)...)
+		cmd.Stdout, cmd.Stderr = f, &stderr
+		in, err := cmd.StdinPipe()
+		if err != nil {
+			return err
+		}
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("zstd: %w", err)
+		}
+		w := bufio.NewWriter(in)
+		werr := archiveTo(w, images)
+		if werr == nil {
+			werr = w.Flush()
+		}
+		in.Close()
+		if err := cmd.Wait(); err != nil {
+			return fmt.Errorf("zstd: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
+		}
+		return werr
+	})
+}
+
+// writeFileAtomic creates path through a temporary file that fill writes,
+// renamed into place only when complete, so make never sees a partial
+// archive as up to date.
+func writeFileAtomic(path string, fill func(*os.File) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".archive-*.tar")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".archive-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	w := bufio.NewWriter(tmp)
-	if err := archiveTo(w, images); err != nil {
+	if err := fill(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
 	}
 	// CreateTemp makes the file 0600; the archive is for everyone to read.
 	if err := tmp.Chmod(0o644); err != nil {
@@ -56,8 +102,6 @@ func writeArchive(path string, images []tagged) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	// Renamed into place only when complete, so make never sees a partial
-	// archive as up to date.
 	return os.Rename(tmp.Name(), path)
 }
 

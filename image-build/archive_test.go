@@ -32,9 +32,11 @@ func TestCombinedArchiveHoldsEveryImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range all {
+		// The image ID: a reader rebuilds the manifest of a docker archive
+		// (ggcr's gzips uncompressed layers), so only the config survives.
 		got := readBack(t, path, want.Ref)
-		if mustDigest(t, got) != mustDigest(t, want.Img) {
-			t.Errorf("%s: digest changed through the archive", want.Ref)
+		if mustID(t, got) != mustID(t, want.Img) {
+			t.Errorf("%s: config changed through the archive", want.Ref)
 		}
 	}
 	m := archiveManifest(t, path)
@@ -85,7 +87,7 @@ func TestArchiveMembers(t *testing.T) {
 		}
 		names = append(names, h.Name)
 	}
-	if len(names) != 3 || names[2] != "manifest.json" || !strings.HasPrefix(names[0], "sha256:") || !strings.HasSuffix(names[1], ".tar.gz") {
+	if len(names) != 3 || names[2] != "manifest.json" || !strings.HasPrefix(names[0], "sha256:") || !strings.HasSuffix(names[1], ".tar") {
 		t.Errorf("members = %q, want config, layer, manifest.json", names)
 	}
 }

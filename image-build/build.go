@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 )
@@ -30,69 +32,107 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(ts) != 1 && (o.pauseBin != "" || o.busyboxDeb != "" || o.cc != "") {
-		return errors.New("--pause-bin, --busybox-deb and --cc apply to a single --arch")
+	if o.zstdLevel < 1 || o.zstdLevel > 19 {
+		return fmt.Errorf("--zstd-level %d: want 1 to 19", o.zstdLevel)
+	}
+	if len(ts) != 1 && (o.pauseBin != "" || o.busyboxDeb != "" || o.cc != "" || o.programs != "") {
+		return errors.New("--pause-bin, --busybox-deb, --cc and --programs apply to a single --arch")
 	}
 	want, err := parseImages(o.images)
 	if err != nil {
 		return err
 	}
 	for _, t := range ts {
-		start := time.Now()
-		imgs, err := buildArch(ctx, o, t, want, stderr)
-		if err != nil {
+		if err := runArch(ctx, o, t, want, stdout, stderr); err != nil {
 			return fmt.Errorf("%s: %w", t.Name, err)
 		}
-		if err := writeArch(stdout, o.out, t, imgs); err != nil {
-			return fmt.Errorf("%s: %w", t.Name, err)
-		}
-		fmt.Fprintf(stdout, "%s: built in %s\n\n", t.Name, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
 
+// runArch builds and writes t's archives unless the stamp says the ones on
+// disk came from the same inputs.
+func runArch(ctx context.Context, o options, t target, want map[string]bool, stdout, stderr io.Writer) error {
+	start := time.Now()
+	digest, err := inputsDigest(ctx, o, t, want)
+	if err != nil {
+		return err
+	}
+	if ok, err := upToDate(o, t, want, digest); ok || err != nil {
+		if ok {
+			fmt.Fprintf(stdout, "%s: up to date (%s)\n", t.Name, stampPath(o, t, want))
+		}
+		return err
+	}
+	imgs, err := buildArch(ctx, o, t, want, stderr)
+	if err != nil {
+		return err
+	}
+	if err := writeArch(stdout, o, t, imgs); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: built in %s\n\n", t.Name, time.Since(start).Round(time.Millisecond))
+	return writeStamp(o, t, want, digest)
+}
+
+// imageNames lists every image in build order: pause first, then busybox,
+// then the packaged components.
+func imageNames() []string {
+	names := []string{"pause", "busybox"}
+	for _, p := range programs {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
 func parseImages(list string) (map[string]bool, error) {
+	known := imageNames()
 	want := map[string]bool{}
 	for _, n := range strings.Split(list, ",") {
-		switch n = strings.TrimSpace(n); n {
-		case "pause", "busybox":
-			want[n] = true
-		default:
-			return nil, fmt.Errorf("unknown image %q (want pause, busybox)", n)
+		n = strings.TrimSpace(n)
+		if !slices.Contains(known, n) {
+			return nil, fmt.Errorf("unknown image %q (want %s)", n, strings.Join(known, ", "))
 		}
+		want[n] = true
 	}
 	return want, nil
 }
 
-// buildArch assembles the images for t in a fixed order (pause first), so
-// the output does not depend on flag order.
+// buildArch assembles the images for t in imageNames order, so the output
+// does not depend on flag order.
 func buildArch(ctx context.Context, o options, t target, want map[string]bool, stderr io.Writer) ([]built, error) {
 	work := filepath.Join(o.cache, t.Name)
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return nil, err
 	}
-	type step struct {
-		name string
-		spec func() (spec, error)
+	steps := map[string]func() (spec, error){
+		"pause":   func() (spec, error) { return pauseFor(ctx, o, t, work, stderr) },
+		"busybox": func() (spec, error) { return busyboxFor(ctx, o, t, work, stderr) },
 	}
-	steps := []step{
-		{"pause", func() (spec, error) { return pauseFor(ctx, o, t, work, stderr) }},
-		{"busybox", func() (spec, error) { return busyboxFor(ctx, o, t, work, stderr) }},
+	certs := sync.OnceValues(func() ([]byte, error) {
+		deb, err := caDebFor(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		return caBundle(ctx, deb, work)
+	})
+	for _, p := range programs {
+		steps[p.Name] = func() (spec, error) { return programFor(ctx, o, t, p, certs, stderr) }
 	}
 	var out []built
-	for _, st := range steps {
-		if !want[st.name] {
+	for _, n := range imageNames() {
+		if !want[n] {
 			continue
 		}
-		s, err := st.spec()
+		s, err := steps[n]()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", st.name, err)
+			return nil, fmt.Errorf("%s: %w", n, err)
 		}
 		img, err := buildImage(s, t)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", st.name, err)
+			return nil, fmt.Errorf("%s: %w", n, err)
 		}
-		out = append(out, built{Name: st.name, tagged: tagged{Ref: s.Ref, Img: img}})
+		out = append(out, built{Name: n, tagged: tagged{Ref: s.Ref, Img: img}})
 	}
 	return out, nil
 }
@@ -122,17 +162,9 @@ func pauseFor(ctx context.Context, o options, t target, work string, stderr io.W
 }
 
 func busyboxFor(ctx context.Context, o options, t target, work string, stderr io.Writer) (spec, error) {
-	deb := o.busyboxDeb
-	if deb == "" {
-		deb = debPath(o.cache, t)
-		if o.download {
-			if err := fetchDeb(ctx, deb, t); err != nil {
-				return spec{}, err
-			}
-		}
-	}
-	if _, err := os.Stat(deb); err != nil {
-		return spec{}, fmt.Errorf("%w (make images-%s fetches it with scripts/deps.sh)", err, t.Name)
+	deb, err := busyboxDebFor(ctx, o, t)
+	if err != nil {
+		return spec{}, err
 	}
 	root := filepath.Join(work, "busybox-static")
 	debVersion, err := extractDeb(ctx, deb, root)
@@ -216,14 +248,14 @@ func smokeBusybox(ctx context.Context, t target, bin string, stderr io.Writer) e
 }
 
 // writeArch writes one archive per image and the combined one for t, then
-// prints the refs and digests (what containerd will know the images by) and
-// the archives' sizes and checksums (what make and the agent handle).
-func writeArch(w io.Writer, out string, t target, imgs []built) error {
+// prints the refs with image IDs and the archives' sizes and checksums
+// (what make and the agent handle).
+func writeArch(w io.Writer, o options, t target, imgs []built) error {
 	images := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	files := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	all := make([]tagged, 0, len(imgs))
 	for _, b := range imgs {
-		p := filepath.Join(out, t.Name, b.Name+".tar")
+		p := filepath.Join(o.out, t.Name, b.Name+".tar")
 		if err := writeArchive(p, []tagged{b.tagged}); err != nil {
 			return err
 		}
@@ -235,12 +267,14 @@ func writeArch(w io.Writer, out string, t target, imgs []built) error {
 		}
 		all = append(all, b.tagged)
 	}
-	p := filepath.Join(out, "kedge-images-"+t.Name+".tar")
-	if err := writeArchive(p, all); err != nil {
-		return err
-	}
-	if err := reportFile(files, p); err != nil {
-		return err
+	if o.allDir != "" {
+		p := allImagesPath(o.allDir, t)
+		if err := writeZstdArchive(p, all, o.zstdLevel); err != nil {
+			return err
+		}
+		if err := reportFile(files, p); err != nil {
+			return err
+		}
 	}
 	if err := images.Flush(); err != nil {
 		return err
@@ -248,20 +282,19 @@ func writeArch(w io.Writer, out string, t target, imgs []built) error {
 	return files.Flush()
 }
 
+// allImagesPath is the archive with every image of t, the one kedge embeds.
+func allImagesPath(dir string, t target) string {
+	return filepath.Join(dir, "kedge-images-"+t.Name+".tar.zst")
+}
+
+// reportImage prints the image ID (the config digest), which `crictl
+// images` shows; containerd writes its own manifest for a docker archive.
 func reportImage(w io.Writer, t target, ti tagged) error {
-	dg, err := ti.Img.Digest()
-	if err != nil {
-		return err
-	}
 	id, err := ti.Img.ConfigName()
 	if err != nil {
 		return err
 	}
-	platform := "linux/" + t.Arch
-	if t.Variant != "" {
-		platform += "/" + t.Variant
-	}
-	_, err = fmt.Fprintf(w, "%s\t%s\tconfig %s\tmanifest %s\n", ti.Ref, platform, id, dg)
+	_, err = fmt.Fprintf(w, "%s\tlinux/%s\tid %s\n", ti.Ref, platformOf(t), id)
 	return err
 }
 

@@ -41,10 +41,29 @@ func debPath(cache string, t target) string {
 	return filepath.Join(cache, t.Name, "busybox-static.deb")
 }
 
-// fetchDeb makes sure the .deb is in the cache with a plain `apt-get
-// download`, which finds a foreign architecture only where dpkg already
-// knows it; make fetches it beforehand with scripts/deps.sh instead.
-func fetchDeb(ctx context.Context, deb string, t target) error {
+// busyboxDebFor finds the busybox-static .deb for t: --busybox-deb, else
+// the cache, downloading it there when allowed.
+func busyboxDebFor(ctx context.Context, o options, t target) (string, error) {
+	if o.busyboxDeb != "" {
+		return o.busyboxDeb, nil
+	}
+	deb := debPath(o.cache, t)
+	if o.download {
+		if err := fetchDeb(ctx, "busybox-static:"+t.DebArch, deb); err != nil {
+			return "", err
+		}
+	}
+	if _, err := os.Stat(deb); err != nil {
+		return "", fmt.Errorf("%w (make images-%s fetches it with scripts/deps.sh)", err, t.Name)
+	}
+	return deb, nil
+}
+
+// fetchDeb makes sure the .deb of pkg ("name" or "name:debarch") is at deb
+// with a plain `apt-get download`, which finds a foreign architecture only
+// where dpkg already knows it; make fetches the .debs beforehand with
+// scripts/deps.sh instead.
+func fetchDeb(ctx context.Context, pkg, deb string) error {
 	if _, err := os.Stat(deb); err == nil {
 		return nil
 	}
@@ -57,14 +76,13 @@ func fetchDeb(ctx context.Context, deb string, t target) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, "apt-get", "-qq", "-o", "APT::Sandbox::User=root",
-		"download", "busybox-static:"+t.DebArch)
+	cmd := exec.CommandContext(ctx, "apt-get", "-qq", "-o", "APT::Sandbox::User=root", "download", pkg)
 	cmd.Dir = tmp
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get download busybox-static:%s: %w\n%s(make images-%s fetches it without changing the system)",
-			t.DebArch, err, b, t.Name)
+		return fmt.Errorf("apt-get download %s: %w\n%s(make images-ARCH fetches it without changing the system)", pkg, err, b)
 	}
-	got, err := filepath.Glob(filepath.Join(tmp, "busybox-static_*.deb"))
+	base, _, _ := strings.Cut(pkg, ":")
+	got, err := filepath.Glob(filepath.Join(tmp, base+"_*.deb"))
 	if err != nil || len(got) != 1 {
 		return fmt.Errorf("apt-get download left %d .deb files in %s", len(got), tmp)
 	}

@@ -3,11 +3,24 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -49,6 +62,15 @@ func mustDigest(t *testing.T, img v1.Image) v1.Hash {
 	return d
 }
 
+func mustID(t *testing.T, img v1.Image) v1.Hash {
+	t.Helper()
+	id, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 // layerFiles returns the entries of the image's only layer by path.
 func layerFiles(t *testing.T, img v1.Image) map[string]layerFile {
 	t.Helper()
@@ -83,6 +105,15 @@ func layerFiles(t *testing.T, img v1.Image) map[string]layerFile {
 // script, so the deb path can be tested offline without Debian's package.
 func fakeDeb(t *testing.T, version, busybox string) string {
 	t.Helper()
+	return buildDeb(t, "busybox-static", version, map[string]string{
+		"bin/busybox":                            busybox,
+		"usr/share/doc/busybox-static/copyright": "GPL-2\n",
+	})
+}
+
+// buildDeb packs files (path: contents; executable under bin/) as a .deb.
+func buildDeb(t *testing.T, pkg, version string, files map[string]string) string {
+	t.Helper()
 	if _, err := exec.LookPath("dpkg-deb"); err != nil {
 		t.Skip("dpkg-deb not installed")
 	}
@@ -96,15 +127,92 @@ func fakeDeb(t *testing.T, version, busybox string) string {
 			t.Fatal(err)
 		}
 	}
-	write("DEBIAN/control", 0o644, "Package: busybox-static\nVersion: "+version+
+	write("DEBIAN/control", 0o644, "Package: "+pkg+"\nVersion: "+version+
 		"\nArchitecture: amd64\nMaintainer: test <t@example.invalid>\nDescription: test\n")
-	write("bin/busybox", 0o755, busybox)
-	write("usr/share/doc/busybox-static/copyright", 0o644, "GPL-2\n")
-	deb := filepath.Join(t.TempDir(), "busybox-static.deb")
+	for p, data := range files {
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(p, "bin/") {
+			mode = 0o755
+		}
+		write(p, mode, data)
+	}
+	deb := filepath.Join(t.TempDir(), pkg+".deb")
 	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "-b", root, deb).CombinedOutput(); err != nil {
 		t.Fatalf("dpkg-deb -b: %v\n%s", err, out)
 	}
 	return deb
+}
+
+// testCertPEM is one self-signed certificate, made once per test binary.
+var testCertPEM = sync.OnceValue(func() string {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test root"},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<32, 0), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+})
+
+// fakeCADeb packs n copies of a certificate the way ca-certificates lays
+// out its roots.
+func fakeCADeb(t *testing.T, n int) string {
+	t.Helper()
+	files := map[string]string{}
+	for i := range n {
+		files[fmt.Sprintf("usr/share/ca-certificates/mozilla/cert-%03d.crt", i)] = testCertPEM()
+	}
+	return buildDeb(t, "ca-certificates", "20250419", files)
+}
+
+// fakeProgram writes what programs/build.sh leaves for name: a "binary"
+// (a script printing its version) and its .version file.
+func fakeProgram(t *testing.T, dir, name, version string) {
+	t.Helper()
+	script := "#!/bin/sh\necho \"" + name + " version " + version + "\"\n"
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".version"), []byte(version+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// unzstd decompresses path beside itself, for readers that want a plain tar.
+func unzstd(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := zstd.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	out := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(path), ".zst"))
+	w, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if _, err := io.Copy(w, d); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return out
+}
+
+// needZstd skips a test that writes .tar.zst when the zstd command is missing.
+func needZstd(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("zstd"); err != nil {
+		t.Skip("zstd not installed")
+	}
 }
 
 // fakeBusybox prints the given applet list for --list, like the real one.

@@ -4,7 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"fmt"
-	"io"
 	"path"
 	"sort"
 	"time"
@@ -13,7 +12,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // epoch is the only timestamp written anywhere in an image, so that the same
@@ -108,18 +108,16 @@ func mustTag(s string) name.Tag {
 	return t
 }
 
-// buildImage assembles a one-layer image for target t from scratch.
+// buildImage assembles a one-layer image for target t from scratch. The
+// layer stays uncompressed, as in `docker save`: the archives that carry
+// many images are compressed whole, which finds what the Go binaries share,
+// and containerd imports it without a gunzip per layer.
 func buildImage(s spec, t target) (v1.Image, error) {
 	raw, err := layerTar(s.Entries)
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(raw)), nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	layer := static.NewLayer(raw, types.DockerUncompressedLayer)
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
 		return nil, err

@@ -17,27 +17,33 @@ type options struct {
 	arches     string
 	out        string
 	cache      string
+	allDir     string
 	images     string
 	pauseBin   string
 	busyboxDeb string
 	cc         string
+	programs   string
+	caDeb      string
+	zstdLevel  int
 	download   bool
 	smoke      bool
 }
 
 const usageText = `image-build builds kedge's system images as docker-archive tarballs, offline,
-from a C source compiled here and Debian packages.
+from a C source compiled here, Debian packages and the Go programs that
+programs/build.sh compiles.
 
 Usage:
   image-build [flags]
+  image-build verify --arch A ARCHIVE...   check every image is for A, by config and ELF headers
   from the repo root, where the default paths point:
     go build -C image-build -o "$PWD/dist/cache/image-build/image-build" . &&
-      dist/cache/image-build/image-build --arch all
-  or: go -C image-build run . --arch amd64 --out "$PWD/dist/images" --cache "$PWD/dist/cache/image-build"
+      image-build/programs/build.sh amd64 dist/cache/image-build/amd64/programs &&
+      dist/cache/image-build/image-build --arch amd64
 
 Writes, for each --arch A:
-  OUT/A/pause.tar, OUT/A/busybox.tar   one image each
-  OUT/kedge-images-A.tar               all images of A (for the agent to import)
+  OUT/A/NAME.tar                       one image each (pause, busybox, coredns, ...)
+  ALL-DIR/kedge-images-A.tar.zst       all images of A, zstd (kedge embeds it)
 
 Flags:
 `
@@ -49,11 +55,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.arches, "arch", "amd64", "comma-separated architectures: "+strings.Join(targetNames(), ", ")+", or all")
 	fs.StringVar(&o.out, "out", "dist/images", "output directory for the archives")
 	fs.StringVar(&o.cache, "cache", "dist/cache/image-build", "work directory: downloaded .debs, extracted packages, compiled pause")
-	fs.StringVar(&o.images, "images", "pause,busybox", "comma-separated images to build")
+	fs.StringVar(&o.allDir, "all-dir", "dist", "output directory for the archive of all images; empty: none")
+	fs.StringVar(&o.images, "images", strings.Join(imageNames(), ","), "comma-separated images to build")
 	fs.StringVar(&o.pauseBin, "pause-bin", "", "use this pause binary instead of compiling pause.c (one --arch only)")
 	fs.StringVar(&o.busyboxDeb, "busybox-deb", "", "use this busybox-static .deb instead of CACHE/ARCH/busybox-static.deb (one --arch only)")
 	fs.StringVar(&o.cc, "cc", "", "C compiler for pause (one --arch only; default per arch: gcc, aarch64-linux-gnu-gcc, arm-linux-gnueabihf-gcc)")
-	fs.BoolVar(&o.download, "download", true, "run apt-get download when the .deb is not cached")
+	fs.StringVar(&o.programs, "programs", "", "directory of the Go programs and their .version files (one --arch only; default CACHE/ARCH/programs)")
+	fs.StringVar(&o.caDeb, "ca-deb", "", "use this ca-certificates .deb instead of CACHE/ca-certificates.deb")
+	fs.IntVar(&o.zstdLevel, "zstd-level", 12, "zstd level of the archive of all images: 12 takes seconds, 19 minutes for a sixth less")
+	fs.BoolVar(&o.download, "download", true, "run apt-get download when a .deb is not cached")
 	fs.BoolVar(&o.smoke, "smoke", true, "run the built binaries (natively or with qemu-*-static) to check they start")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
@@ -71,15 +81,44 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o, err := parseFlags(os.Args[1:], os.Stderr)
+	var err error
+	if len(os.Args) > 1 && os.Args[1] == "verify" {
+		err = runVerify(os.Args[2:], os.Stdout, os.Stderr)
+	} else {
+		var o options
+		o, err = parseFlags(os.Args[1:], os.Stderr)
+		if err == nil {
+			err = run(ctx, o, os.Stdout, os.Stderr)
+		}
+	}
 	if errors.Is(err, flag.ErrHelp) {
 		return
-	}
-	if err == nil {
-		err = run(ctx, o, os.Stdout, os.Stderr)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "image-build:", err)
 		os.Exit(1)
 	}
+}
+
+// runVerify is the verify command: every archive named must hold only
+// images for --arch.
+func runVerify(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("image-build verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	arch := fs.String("arch", "", "the architecture every image must be for: "+strings.Join(targetNames(), ", "))
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, ok := targets[*arch]
+	if !ok || fs.NArg() == 0 {
+		return fmt.Errorf("usage: image-build verify --arch %s ARCHIVE...", strings.Join(targetNames(), "|"))
+	}
+	for _, path := range fs.Args() {
+		refs, err := verifyArchive(path, t)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: linux/%s: %s\n", path, platformOf(t), strings.Join(refs, " "))
+	}
+	return nil
 }

@@ -83,12 +83,37 @@ func (im *Importer) ImportFile(ctx context.Context, path string) error {
 	return im.importOnce(ctx, path, digest, func() (io.ReadCloser, error) { return openArchive(path) })
 }
 
-// ImportBuiltin imports the image archive built into kedge (the pause
-// image), which every node needs before it can start a pod.
+// ImportBuiltin imports the pause image built into kedge, which every node
+// needs before it can start a pod.
 func (im *Importer) ImportBuiltin(ctx context.Context) error {
-	sum := sha256.Sum256(builtin)
-	open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(builtin)), nil }
-	return im.importOnce(ctx, "built-in "+builtinName, "sha256:"+hex.EncodeToString(sum[:]), open)
+	return im.importBytes(ctx, builtinName, builtin, func(r io.Reader) (io.ReadCloser, error) { return io.NopCloser(r), nil })
+}
+
+// ImportEmbedded imports the zstd archive of every system image, built into
+// kedge by `make build` (-tags embedimages), so one file starts a complete
+// cluster offline. A kedge built without it has nothing to import.
+func (im *Importer) ImportEmbedded(ctx context.Context) error {
+	if len(embedded) == 0 {
+		klog.V(1).Info("this kedge has no system images built in")
+		return nil
+	}
+	return im.importBytes(ctx, embeddedName, embedded, func(r io.Reader) (io.ReadCloser, error) {
+		// One decoder goroutine, as for the runtime bundle: a node may be
+		// small, and ctr takes the stream no faster.
+		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+		if err != nil {
+			return nil, fmt.Errorf("not zstd: %w", err)
+		}
+		return d.IOReadCloser(), nil
+	})
+}
+
+// importBytes imports an archive held in memory, keyed by its digest like
+// a file; decode turns the bytes into the tar stream.
+func (im *Importer) importBytes(ctx context.Context, name string, data []byte, decode func(io.Reader) (io.ReadCloser, error)) error {
+	sum := sha256.Sum256(data)
+	open := func() (io.ReadCloser, error) { return decode(bytes.NewReader(data)) }
+	return im.importOnce(ctx, "built-in "+name, "sha256:"+hex.EncodeToString(sum[:]), open)
 }
 
 func (im *Importer) importOnce(ctx context.Context, name, digest string, open func() (io.ReadCloser, error)) error {
@@ -206,5 +231,9 @@ func (im *Importer) save(done map[string]string) error {
 	return nil
 }
 
-// builtinName names the built-in archive in logs and the import record.
-const builtinName = "pause image"
+// builtinName and embeddedName name the built-in archives in logs and the
+// import record.
+const (
+	builtinName  = "pause image"
+	embeddedName = "system images"
+)

@@ -1,0 +1,12 @@
+//go:build embedimages
+
+package images
+
+import _ "embed"
+
+// embedded is every system image for this GOARCH as one zstd docker
+// archive, built by image-build (make images-amd64) and copied beside this
+// file by the Makefile.
+//
+//go:embed assets/kedge-images-amd64.tar.zst
+var embedded []byte
