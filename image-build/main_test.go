@@ -165,3 +165,29 @@ func TestRunSkipsUnchangedInputs(t *testing.T) {
 		t.Errorf("a missing archive was not rebuilt: %s", out)
 	}
 }
+
+// make's pause-and-busybox run writes no archive of all images: that one
+// is the full run's.
+func TestRunWithoutTheCombinedArchive(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the fake program is run as an amd64 host program")
+	}
+	progs := t.TempDir()
+	fakeProgram(t, progs, "local-path-provisioner", "0.0.30")
+	out := t.TempDir()
+	o := options{arches: "amd64", images: "local-path-provisioner", out: out, cache: t.TempDir(),
+		programs: progs, smoke: true, zstdLevel: 3}
+	if err := run(context.Background(), o, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, strings.TrimPrefix(p, out+"/"))
+		}
+		return err
+	})
+	if strings.Join(files, " ") != "amd64/local-path-provisioner.tar" {
+		t.Errorf("wrote %q, want only the image's own archive", files)
+	}
+}
