@@ -48,6 +48,11 @@ func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []str
 		"service-cluster-ip-range":           cfg.ServiceCIDR,
 		"service-node-port-range":            cfg.ServiceNodePortRange,
 		"profiling":                          "false",
+		// Aggregated APIs (metrics-server) and webhooks are reached at
+		// their pods' IPs, not their ClusterIPs: a node with no default
+		// route (common on air-gapped sites) has no route to the service
+		// network from its own network namespace, where the apiserver runs.
+		"enable-aggregator-routing": "true",
 		// The node's own kubelet and kube-proxy run in this process and
 		// keep their watches open until it exits; without this the HTTP
 		// server waits --request-timeout (60 s) for them on SIGTERM. With

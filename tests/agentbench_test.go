@@ -40,8 +40,9 @@ const (
 // first pod Running and through 30 pods created at once, then deletes the
 // pods and measures the idle node: RSS after RSS_AFTER seconds (default
 // 60) and disk writes over IDLE_MINUTES (default 5, scripts/bench.sh's
-// knob). The node runs in a test-made network namespace with no route out;
-// the only image is the busybox archive from KEDGE_IMAGES_DIR.
+// knob). The node runs in a test-made network namespace with no route out,
+// with the packaged components off (TestPackagedBenchmark measures them);
+// the pods use the busybox archive from KEDGE_IMAGES_DIR.
 func TestAgentBenchmark(t *testing.T) {
 	if os.Getenv("KEDGE_BENCH") != "1" {
 		t.Skip("benchmark: set KEDGE_BENCH=1 (`make bench` does)")
@@ -52,7 +53,7 @@ func TestAgentBenchmark(t *testing.T) {
 		t.Fatalf("IDLE_MINUTES=%d: want whole minutes, at least 1", idleMinutes)
 	}
 
-	a := newAgentNode(t)
+	a := newAgentNode(t, noPackaged...)
 	a.addImage(t, "busybox.tar")
 	// The first Spawn sets up the node's mount namespace; do that before
 	// the clock starts, so cold start times kedge and not the harness.

@@ -267,6 +267,8 @@ func (a *agentNode) diagnose() {
 		{"get", "pods", "-A", "-o", "wide"},
 		{"describe", "pods", "-n", workloadNS},
 		{"get", "events", "-A", "--sort-by=.lastTimestamp"},
+		{"logs", "-n", "kube-system", "deployment/coredns", "--tail=40"},
+		{"get", "configmap", "-n", "kube-system", "coredns", "-o", "yaml"},
 	} {
 		out, err := a.tool(a.kubectlEnv(), timeout, "kubectl", args...)
 		a.t.Logf("kubectl %s: %v\n%s", strings.Join(args, " "), err, tail(out, 120))

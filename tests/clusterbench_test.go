@@ -35,7 +35,7 @@ func TestClusterBenchmark(t *testing.T) {
 	requireAgentHost(t)
 	keepKernelTunables(t)
 	top := netns.New(t, 2)
-	server := newClusterNode(t, top.Nodes[0], "server")
+	server := newClusterNode(t, top.Nodes[0], "server", noPackaged...)
 	server.addImage(t, "busybox.tar")
 	server.start(t)
 	server.waitForLog(t, readyLine, 120*time.Second)

@@ -388,15 +388,37 @@ func (p *packaged) dns(t *testing.T) {
 		t.Fatalf("app-a pods: %v", err)
 	}
 	podIP := pods.Items[0].Status.PodIP
+	// busybox nslookup ignores the search path; ping resolves through
+	// the C library like most programs, with the pod's search domains.
+	p.expectResolved(t, "kubernetes.default", kube.Spec.ClusterIP)
+	p.expectResolved(t, p.a.net.Name, p.a.net.IP.String()) // from NodeHosts
 	for _, c := range []struct{ name, want string }{
-		{"kubernetes.default", kube.Spec.ClusterIP},
+		{"kubernetes.default.svc.cluster.local", kube.Spec.ClusterIP},
 		{"app-a." + pkgNS + ".svc.cluster.local", appA.Spec.ClusterIP},
 		{"peers." + pkgNS + ".svc.cluster.local", podIP},
 		{strings.ReplaceAll(podIP, ".", "-") + ".peers." + pkgNS + ".svc.cluster.local", podIP},
-		{p.a.net.Name, p.a.net.IP.String()},
+		{p.a.net.Name + ".", p.a.net.IP.String()},
 		{netns.UpstreamName, netns.UpstreamIP},
 	} {
 		p.expectLookup(t, c.name, c.want)
+	}
+	out := p.a.mustKubectl(t, "exec", "-n", pkgNS, "client", "--", "timeout", "5", "wget", "-qO-", "http://app-a."+pkgNS+".svc.cluster.local/")
+	if strings.TrimSpace(out) != "app-a" {
+		t.Fatalf("wget by service name: %q", out)
+	}
+}
+
+// expectResolved pings name once from the client pod: its first line,
+// "PING name (IP)", shows what the C library's resolver made of it. The
+// ping itself may go unanswered (a ClusterIP does not answer ICMP).
+func (p *packaged) expectResolved(t *testing.T, name, want string) {
+	t.Helper()
+	var out string
+	if !poll(60*time.Second, 2*time.Second, func() bool {
+		out, _ = p.a.kubectl("exec", "-n", pkgNS, "client", "--", "ping", "-c1", "-W1", name)
+		return strings.Contains(out, "PING "+name+" ("+want+")")
+	}) {
+		t.Fatalf("ping %s: want it resolved to %s; got\n%s", name, want, out)
 	}
 }
 

@@ -32,7 +32,7 @@ type resolver struct {
 // startResolver opens the socket inside n's network namespace and answers
 // queries until close.
 func startResolver(n *Node) (*resolver, error) {
-	conn, err := listenUDPIn("/run/netns/"+n.Name, &net.UDPAddr{IP: n.IP, Port: 53})
+	conn, err := ListenUDPIn("/run/netns/"+n.Name, &net.UDPAddr{IP: n.IP, Port: 53})
 	if err != nil {
 		return nil, fmt.Errorf("resolver in %s: %w", n.Name, err)
 	}
@@ -41,10 +41,11 @@ func startResolver(n *Node) (*resolver, error) {
 	return r, nil
 }
 
-// listenUDPIn creates a UDP socket in another network namespace: a socket
-// stays in the namespace it was created in, so only this OS thread has to
-// switch, and it switches back before it is released.
-func listenUDPIn(nsPath string, addr *net.UDPAddr) (*net.UDPConn, error) {
+// ListenUDPIn creates a UDP socket in the network namespace at nsPath (a
+// netns file, or /proc/<pid>/ns/net of a pod's process): a socket stays in
+// the namespace it was created in, so only this OS thread has to switch,
+// and it switches back before it is released.
+func ListenUDPIn(nsPath string, addr *net.UDPAddr) (*net.UDPConn, error) {
 	runtime.LockOSThread()
 	own, err := os.Open("/proc/thread-self/ns/net")
 	if err != nil {

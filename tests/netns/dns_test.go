@@ -12,7 +12,7 @@ import (
 // inside that node, and returns the reply.
 func lookup(t *testing.T, from *Node, name string) dnsmessage.Message {
 	t.Helper()
-	conn, err := listenUDPIn("/run/netns/"+from.Name, &net.UDPAddr{IP: from.IP})
+	conn, err := ListenUDPIn("/run/netns/"+from.Name, &net.UDPAddr{IP: from.IP})
 	if err != nil {
 		t.Fatal(err)
 	}
