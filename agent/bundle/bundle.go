@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"k8s.io/klog/v2"
+
+	"github.com/kedge-io/kedge/residency"
 )
 
 // Unpack extracts the embedded runtime archive to
@@ -20,6 +22,9 @@ import (
 // Callers hold the data-dir lock: two concurrent calls could replace each
 // other's freshly extracted directory.
 func Unpack(dataDir string) (string, error) {
+	// Read once per start (hash, maybe extraction): not worth keeping
+	// resident while the node idles.
+	defer residency.Release(archive)
 	return unpack(archive, dataDir)
 }
 

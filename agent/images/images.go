@@ -20,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kedge-io/kedge/atomicfile"
+	"github.com/kedge-io/kedge/residency"
 )
 
 // Importer feeds archives to the bundled ctr.
@@ -97,6 +98,9 @@ func (im *Importer) ImportEmbedded(ctx context.Context) error {
 		klog.V(1).Info("this kedge has no system images built in")
 		return nil
 	}
+	// Tens of MB read once per start (digest, maybe import): give the
+	// pages back rather than carry them in the idle node's RSS.
+	defer residency.Release(embedded)
 	return im.importBytes(ctx, embeddedName, embedded, func(r io.Reader) (io.ReadCloser, error) {
 		// One decoder goroutine, as for the runtime bundle: a node may be
 		// small, and ctr takes the stream no faster.
