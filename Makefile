@@ -118,21 +118,24 @@ test-unit: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar images-test
 test-integration: build build-arm64 build-armv7 images-amd64
 	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_IMAGES_DIR=$(CURDIR)/$(IMAGES_OUT)/amd64 KEDGE_BIN_ARM64=$(CURDIR)/$(BIN)/kedge-arm64 \
 		KEDGE_BIN_ARMV7=$(CURDIR)/$(BIN)/kedge-armv7 \
-		$(GO) test -tags $(TAGS),e2e -count=1 -timeout 30m -v ./tests/...
+		$(GO) test -tags $(TAGS),e2e -count=1 -timeout 45m -v ./tests/...
 
 test: deps fmt vet test-unit test-integration
 
-# bench prints three tables: the server alone (scripts/bench.sh), one node
-# with the agent (TestAgentBenchmark), and a server with a joined agent
-# (TestClusterBenchmark). The last two need root and run nodes in test
-# network namespaces with no route out, busybox from images-amd64.
-# IDLE_MINUTES (5) and RSS_AFTER (60 s) tune them; the go test timeout
-# grows with them.
+# bench prints four tables: the server alone (scripts/bench.sh), one node
+# with the agent (TestAgentBenchmark), a server with a joined agent
+# (TestClusterBenchmark), both with the packaged pods off, and a server with
+# its packaged components (TestPackagedBenchmark; wrk drives the ingress).
+# The last three need root and run nodes in test network namespaces with no
+# route out, busybox from images-amd64. IDLE_MINUTES (5) and RSS_AFTER
+# (60 s) tune them; the go test timeout grows with them.
 bench: deps build images-amd64
+	@scripts/deps.sh pkgs wrk
 	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge scripts/bench.sh
 	KEDGE_BENCH=1 KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_IMAGES_DIR=$(CURDIR)/$(IMAGES_OUT)/amd64 \
-		$(GO) test -tags $(TAGS),e2e -run '^Test(Agent|Cluster)Benchmark$$' -count=1 -v \
-		-timeout $$(( $${IDLE_MINUTES:-5} + $${RSS_AFTER:-60} / 30 + 30 ))m ./tests/
+		KEDGE_DIST_DIR=$(CURDIR)/$(IMAGES_ALL) \
+		$(GO) test -tags $(TAGS),e2e -run '^Test(Agent|Cluster|Packaged)Benchmark$$' -count=1 -v \
+		-timeout $$(( $${IDLE_MINUTES:-5} + 3 * $${RSS_AFTER:-60} / 30 + 40 ))m ./tests/
 
 clean:
 	rm -rf $(BIN)
