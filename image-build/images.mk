@@ -54,6 +54,9 @@ $(IMAGES_CACHE)/%/busybox-static.deb:
 $(foreach p,$(IMAGES_PROGRAMS),$(IMAGES_CACHE)/%/programs/$(p)): $(IMAGES_PROGRAM_INPUTS)
 	GO=$(GO) $(IMAGES_DIR)/programs/build.sh $* $(IMAGES_CACHE)/$*/programs
 
+# Every archive is an end product, never an intermediate make may delete.
+.PRECIOUS: $(IMAGES_ALL)/kedge-images-%.tar.zst $(foreach n,pause busybox $(IMAGES_PROGRAMS),$(IMAGES_OUT)/%/$(n).tar)
+
 # pause and busybox alone, for the builds that embed no other image (the
 # arm test builds, EMBED_IMAGES=0): they must not wait for the programs.
 # A multi-target pattern rule is one recipe in GNU make; the compiler check
