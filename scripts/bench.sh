@@ -31,7 +31,9 @@ raw=$(stat -c %s "$BIN")
 zst=$(zstd -19 -T0 -q -c "$BIN" | wc -c)
 
 start_ns=$(date +%s%N)
-"$BIN" server --disable-agent --config "$work/config.yaml" --data-dir "$data" \
+# The control plane alone: no node, so no packaged components either.
+"$BIN" server --disable-agent --disable coredns,traefik,local-storage,metrics-server,servicelb \
+	--config "$work/config.yaml" --data-dir "$data" \
 	--write-kubeconfig "$work/kubeconfig" --bind-address 127.0.0.1 \
 	--node-ip "$node_ip" --https-listen-port "$port" >"$work/log" 2>&1 &
 pid=$!
