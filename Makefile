@@ -43,6 +43,8 @@ EMBED_TAGS := $(TAGS),embedimages
 $(PAUSE_ASSETS)/kedge-images-%.tar.zst: $(IMAGES_ALL)/kedge-images-%.tar.zst
 	@mkdir -p $(@D)
 	cp $< $@
+# Copied assets are inputs of go builds, not intermediates make may delete.
+.PRECIOUS: $(PAUSE_ASSETS)/pause-%.tar $(PAUSE_ASSETS)/kedge-images-%.tar.zst
 
 .PHONY: all build build-arm64 build-armv7 deps deps-cross test test-unit test-integration bench fmt vet clean release
 
