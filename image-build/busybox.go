@@ -79,7 +79,7 @@ func fetchDeb(ctx context.Context, pkg, deb string) error {
 	cmd := exec.CommandContext(ctx, "apt-get", "-qq", "-o", "APT::Sandbox::User=root", "download", pkg)
 	cmd.Dir = tmp
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("apt-get download %s: %w\n%s(make images-ARCH fetches it without changing the system)", pkg, err, b)
+		return fmt.Errorf("apt-get download %s: %w\n%s(a foreign arch's .deb: make images-ARCH fetches it with scripts/deps.sh; else apt's lists may be stale: apt-get update)", pkg, err, b)
 	}
 	base, _, _ := strings.Cut(pkg, ":")
 	got, err := filepath.Glob(filepath.Join(tmp, base+"_*.deb"))
