@@ -22,9 +22,14 @@ func fakeCtr(t *testing.T) (ctr, dir string) {
 	return ctr, dir
 }
 
-// withEmbedded stands in data for the archive a tagged build embeds.
+// withEmbedded stands in data for the archive a tagged build embeds. It
+// must be smaller than a page: ImportEmbedded gives the whole pages of the
+// embedded archive back to the kernel, which zeroes them on the heap.
 func withEmbedded(t *testing.T, data []byte) {
 	t.Helper()
+	if len(data) >= os.Getpagesize() {
+		t.Fatalf("test archive of %d bytes: keep it below a page", len(data))
+	}
 	saved := embedded
 	embedded = data
 	t.Cleanup(func() { embedded = saved })
