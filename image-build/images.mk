@@ -69,15 +69,18 @@ $(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar: $(IMAGES_TOOL) $(IMAGES_C
 # and its stamp decides, since the zstd level is an input make cannot see;
 # an unchanged run takes a second or two. It rewrites pause.tar and
 # busybox.tar with the same bytes; depending on them keeps the two runs
-# from sharing the cache at once. ca-certificates is Architecture: all,
-# which scripts/deps.sh's per-arch download does not name, so the tool
-# fetches it into the cache with apt-get download itself.
+# from sharing the cache at once. ca-certificates is Architecture: all:
+# one .deb, fetched like the others, serves every arch.
 $(IMAGES_ALL)/kedge-images-%.tar.zst $(foreach n,$(IMAGES_PROGRAMS),$(IMAGES_OUT)/%/$(n).tar): \
-		$(IMAGES_TOOL) $(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar \
+		$(IMAGES_TOOL) $(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar $(IMAGES_CACHE)/ca-certificates.deb \
 		$(foreach p,$(IMAGES_PROGRAMS),$(IMAGES_CACHE)/%/programs/$(p)) images-force
 	@scripts/deps.sh pkgs zstd
 	$(IMAGES_TOOL) --arch $* --out $(IMAGES_OUT) --all-dir $(IMAGES_ALL) --cache $(IMAGES_CACHE) \
-		--zstd-level $(IMAGES_ZSTD_LEVEL)
+		--zstd-level $(IMAGES_ZSTD_LEVEL) --download=false
+
+.PRECIOUS: $(IMAGES_CACHE)/ca-certificates.deb
+$(IMAGES_CACHE)/ca-certificates.deb:
+	scripts/deps.sh deb ca-certificates amd64 $@
 
 images-force:
 

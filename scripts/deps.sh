@@ -81,7 +81,8 @@ fetch_deb() {
 	echo "deps.sh: fetching $pkg:$da"
 	apt-get -qq "${opts[@]}" update || echo "deps.sh: apt-get update had errors, trying the download anyway" >&2
 	(cd "$state" && apt-get -qq "${opts[@]}" download "$pkg:$da")
-	mv "$state"/"${pkg}"_*_"$da".deb "$dest"
+	# Architecture: all packages (ca-certificates) are named _all.deb.
+	mv "$state"/"${pkg}"_*_{"$da",all}.deb "$dest" 2>/dev/null || mv "$state"/"${pkg}"_*.deb "$dest"
 }
 
 case "${1:-}" in
