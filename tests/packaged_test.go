@@ -32,12 +32,9 @@ const pkgNS = "e2e-pkg"
 
 // packagedApps are the workloads the packaged components are checked
 // with: two web apps (B also answers on /b, and has a CPU request for the
-// autoscaler), a headless Service over A, and a pod to run lookups from.
-const packagedApps = `apiVersion: v1
-kind: Namespace
-metadata: {name: e2e-pkg}
----
-apiVersion: apps/v1
+// autoscaler), a headless Service over A, and a pod to run lookups from,
+// in pkgNS, which deployApps creates first for the TLS Secret.
+const packagedApps = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: app-a, namespace: e2e-pkg}
 spec:

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kedge-io/kedge/tests/netns"
 )
@@ -119,7 +120,11 @@ func (p *packaged) dnsLatency(t *testing.T) []time.Duration {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	server := &net.UDPAddr{IP: net.ParseIP("10.43.0.10"), Port: 53}
+	dns, err := p.c.CoreV1().Services("kube-system").Get(context.Background(), "kube-dns", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := &net.UDPAddr{IP: net.ParseIP(dns.Spec.ClusterIP), Port: 53}
 	name := dnsmessage.MustNewName("kubernetes.default.svc.cluster.local.")
 	buf := make([]byte, 1500)
 	var lat []time.Duration

@@ -87,7 +87,7 @@ func (im *Importer) ImportFile(ctx context.Context, path string) error {
 // ImportBuiltin imports the pause image built into kedge, which every node
 // needs before it can start a pod.
 func (im *Importer) ImportBuiltin(ctx context.Context) error {
-	return im.importBytes(ctx, builtinName, builtin, func(r io.Reader) (io.ReadCloser, error) { return io.NopCloser(r), nil })
+	return im.importBytes(ctx, builtinName, "pause.tar", builtin)
 }
 
 // ImportEmbedded imports the zstd archive of every system image, built into
@@ -101,22 +101,17 @@ func (im *Importer) ImportEmbedded(ctx context.Context) error {
 	// Tens of MB read once per start (digest, maybe import): give the
 	// pages back rather than carry them in the idle node's RSS.
 	defer residency.Release(embedded)
-	return im.importBytes(ctx, embeddedName, embedded, func(r io.Reader) (io.ReadCloser, error) {
-		// One decoder goroutine, as for the runtime bundle: a node may be
-		// small, and ctr takes the stream no faster.
-		d, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
-		if err != nil {
-			return nil, fmt.Errorf("not zstd: %w", err)
-		}
-		return d.IOReadCloser(), nil
-	})
+	return im.importBytes(ctx, embeddedName, "kedge-images.tar.zst", embedded)
 }
 
 // importBytes imports an archive held in memory, keyed by its digest like
-// a file; decode turns the bytes into the tar stream.
-func (im *Importer) importBytes(ctx context.Context, name string, data []byte, decode func(io.Reader) (io.ReadCloser, error)) error {
+// a file and decompressed by the suffix of file, as a file would be.
+func (im *Importer) importBytes(ctx context.Context, name, file string, data []byte) error {
 	sum := sha256.Sum256(data)
-	open := func() (io.ReadCloser, error) { return decode(bytes.NewReader(data)) }
+	open := func() (io.ReadCloser, error) {
+		r, err := decompress(bytes.NewReader(data), file)
+		return io.NopCloser(r), err
+	}
 	return im.importOnce(ctx, "built-in "+name, "sha256:"+hex.EncodeToString(sum[:]), open)
 }
 
@@ -173,7 +168,7 @@ func openArchive(path string) (io.ReadCloser, error) {
 	}{r, f}, nil
 }
 
-func decompress(f *os.File, path string) (io.Reader, error) {
+func decompress(f io.Reader, path string) (io.Reader, error) {
 	switch {
 	case strings.HasSuffix(path, ".tar.gz"), strings.HasSuffix(path, ".tgz"):
 		r, err := gzip.NewReader(f)
@@ -182,7 +177,9 @@ func decompress(f *os.File, path string) (io.Reader, error) {
 		}
 		return r, nil
 	case strings.HasSuffix(path, ".tar.zst"):
-		r, err := zstd.NewReader(f)
+		// One decoder goroutine, as for the runtime bundle: a node may be
+		// small, and ctr takes the stream no faster.
+		r, err := zstd.NewReader(f, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
 		if err != nil {
 			return nil, fmt.Errorf("not zstd: %w", err)
 		}
