@@ -14,14 +14,33 @@ K8S_X := $(foreach p,k8s.io/component-base/version k8s.io/client-go/pkg/version,
 	-X $(p).gitVersion=$(K8S_VERSION)-kedge -X $(p).gitMajor=1 -X $(p).gitMinor=$(K8S_MINOR) \
 	-X $(p).gitCommit=$(COMMIT) -X $(p).gitTreeState=clean -X $(p).buildDate=$(BUILD_DATE))
 EXTLDFLAGS := -static
-LDFLAGS = -s -w -extldflags '$(EXTLDFLAGS)' \
+
+# The build settings of each arch, by the name the runtime bundle and the
+# images use for it (arm is armv7): Go's GOARCH and GOARM, the C compiler
+# (Debian's cross compilers, from deps-cross) and extra external linker
+# flags.
+GOARCH_amd64 := amd64
+GOARCH_arm64 := arm64
+GOARCH_arm := arm
+GOARM_arm := 7
+CC_amd64 := gcc
+CC_arm64 := aarch64-linux-gnu-gcc
+CC_arm := arm-linux-gnueabihf-gcc
+# GNU ld drops the Thumb bit from glibc's R_ARM_IRELATIVE entries in a
+# binary this large, and the static armv7 binary then dies in memchr_ifunc
+# before main; gold links it correctly.
+EXTLDFLAGS_arm := -fuse-ld=gold
+
+# ldflags ARCH
+ldflags = -s -w -extldflags '$(strip $(EXTLDFLAGS) $(EXTLDFLAGS_$(1)))' \
 	-X github.com/kedge-io/kedge/version.Version=$(VERSION) \
 	-X github.com/kedge-io/kedge/version.GitCommit=$(COMMIT) $(K8S_X)
 
-# build ARCH GOARCH GOARM CC OUT
+# gobuild ARCH OUT builds kedge for ARCH (amd64, arm64 or arm) into OUT,
+# with the TAGS in effect for the target.
 define gobuild
-	CGO_ENABLED=1 GOOS=linux GOARCH=$(2) GOARM=$(3) CC=$(4) \
-		$(GO) build -trimpath -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(5) ./cmd/kedge
+	CGO_ENABLED=1 GOOS=linux GOARCH=$(GOARCH_$(1)) GOARM=$(GOARM_$(1)) CC=$(CC_$(1)) \
+		$(GO) build -trimpath -tags $(TAGS) -ldflags "$(call ldflags,$(1))" -o $(2) ./cmd/kedge
 endef
 
 include scripts/bundle/bundle.mk
@@ -57,18 +76,14 @@ $(BIN)/kedge: TAGS := $(EMBED_TAGS)
 $(BIN)/kedge: $(PAUSE_ASSETS)/kedge-images-amd64.tar.zst
 endif
 $(BIN)/kedge: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar FORCE
-	$(call gobuild,amd64,amd64,,gcc,$@)
+	$(call gobuild,amd64,$@)
 
 build-arm64: deps-cross bundle-arm64 $(PAUSE_ASSETS)/pause-arm64.tar
-	$(call gobuild,arm64,arm64,,aarch64-linux-gnu-gcc,$(BIN)/kedge-arm64)
+	$(call gobuild,arm64,$(BIN)/kedge-arm64)
 	file $(BIN)/kedge-arm64
 
-# GNU ld drops the Thumb bit from glibc's R_ARM_IRELATIVE entries in a
-# binary this large, and the static armv7 binary then dies in memchr_ifunc
-# before main; gold links it correctly.
-build-armv7: EXTLDFLAGS := -static -fuse-ld=gold
 build-armv7: deps-cross bundle-arm $(PAUSE_ASSETS)/pause-arm.tar
-	$(call gobuild,arm,arm,7,arm-linux-gnueabihf-gcc,$(BIN)/kedge-armv7)
+	$(call gobuild,arm,$(BIN)/kedge-armv7)
 	file $(BIN)/kedge-armv7
 
 # release builds the three kedge binaries into dist/release, each with its
@@ -86,12 +101,11 @@ release: $(RELEASE_BINS)
 $(RELEASE_BINS): TAGS := $(EMBED_TAGS)
 $(RELEASE_BINS): IMAGES_ZSTD_LEVEL := 19
 $(RELEASE)/kedge-amd64: bundle-amd64 images-verify-amd64 FORCE
-	$(call gobuild,amd64,amd64,,gcc,$@)
+	$(call gobuild,amd64,$@)
 $(RELEASE)/kedge-arm64: deps-cross bundle-arm64 images-verify-arm64 FORCE
-	$(call gobuild,arm64,arm64,,aarch64-linux-gnu-gcc,$@)
-$(RELEASE)/kedge-armv7: EXTLDFLAGS := -static -fuse-ld=gold
+	$(call gobuild,arm64,$@)
 $(RELEASE)/kedge-armv7: deps-cross bundle-arm images-verify-arm FORCE
-	$(call gobuild,arm,arm,7,arm-linux-gnueabihf-gcc,$@)
+	$(call gobuild,arm,$@)
 
 # images-verify-ARCH checks the archives a kedge for ARCH embeds, as copied
 # beside agent/images. Never a file: it runs each time it is asked for.
@@ -109,8 +123,12 @@ fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*' -not -path './dist/*' -not -path './scripts/bundle/.build/*')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # go vet/test need the embedded archives of the host arch to exist.
+# staticcheck is a tool of go.mod (go tool); the same binary then checks
+# image-build, a module of its own.
 vet: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar
 	$(GO) vet -tags $(TAGS) ./...
+	$(GO) tool staticcheck -tags $(TAGS) ./...
+	staticcheck=$$($(GO) tool -n staticcheck) && cd $(IMAGES_DIR) && $$staticcheck ./...
 
 # agent/images' tests read dist/images/amd64/pause.tar; the packaged
 # components' images wait for the builds that embed them.

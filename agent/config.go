@@ -12,30 +12,29 @@ import (
 
 	"github.com/kedge-io/kedge/agent/flannel"
 	"github.com/kedge-io/kedge/agent/kubeproxy"
+	"github.com/kedge-io/kedge/datadir"
 )
 
 // Config is what a node is told by its flags. DataDir and NodeIPs are
 // registered by the command (the server shares them with the control
 // plane); AddFlags registers the rest.
 type Config struct {
-	DataDir        string
-	RunDir         string
-	NodeName       string
-	NodeIPs        []string
-	NodeLabels     []string
-	NodeTaints     []string
-	KubeletArgs    []string
-	KubeProxyArgs  []string
-	KubeProxyMode  string
-	FlannelBackend string
-	FlannelIface   string
-	ResolvConf     string
+	DataDir       string
+	RunDir        string
+	NodeName      string
+	NodeIPs       []string
+	NodeLabels    []string
+	NodeTaints    []string
+	KubeletArgs   []string
+	KubeProxyArgs []string
+	FlannelIface  string
+	ResolvConf    string
 }
 
 // AddFlags registers the node flags shared by `kedge server` and
 // `kedge agent`.
 func (c *Config) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.RunDir, "run-dir", DefaultRunDir, "Directory for runtime state (containerd socket, pod network namespaces)")
+	fs.StringVar(&c.RunDir, "run-dir", datadir.DefaultRunDir, "Directory for runtime state (containerd socket, status socket, pod network namespaces)")
 	fs.StringVar(&c.NodeName, "node-name", "", "Node name (default: the hostname, lower-cased)")
 	fs.StringArrayVar(&c.NodeLabels, "node-label", nil, "Label to register the node with, key=value (repeatable)")
 	fs.StringArrayVar(&c.NodeTaints, "node-taint", nil, "Taint to register the node with, key=value:Effect (repeatable)")
@@ -48,55 +47,54 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 // maxSocketPath is the longest unix socket path Linux accepts (sun_path).
 const maxSocketPath = 107
 
-// AddClusterFlags registers the settings every node must share; only
-// `kedge server` takes them, and joining agents get them from the server.
-func (c *Config) AddClusterFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&c.KubeProxyMode, "kube-proxy-mode", "iptables", "kube-proxy mode: iptables or nftables")
-	fs.StringVar(&c.FlannelBackend, "flannel-backend", "vxlan", "Pod network backend: "+strings.Join(flannel.Backends, ", "))
+// Layout is the node's directory tree.
+func (c *Config) Layout() datadir.Layout {
+	return datadir.Layout{DataDir: c.DataDir, RunDir: c.RunDir}
 }
 
-// Validate checks all flags before anything starts, naming the flag.
-func (c *Config) Validate() error {
-	if err := c.ValidateNode(); err != nil {
-		return err
+// Complete checks the node's flags, naming the flag, and resolves them:
+// the node name, its addresses and the resolv.conf pods get.
+func (c *Config) Complete() (Node, error) {
+	if !filepath.IsAbs(c.DataDir) {
+		return Node{}, fmt.Errorf("--data-dir %q: must be an absolute path", c.DataDir)
 	}
-	return c.ValidateCluster()
-}
-
-// ValidateNode checks the flags that are this node's own.
-func (c *Config) ValidateNode() error {
 	if !filepath.IsAbs(c.RunDir) {
-		return fmt.Errorf("--run-dir %q: must be an absolute path", c.RunDir)
+		return Node{}, fmt.Errorf("--run-dir %q: must be an absolute path", c.RunDir)
 	}
 	// containerd also listens on <socket>.ttrpc, the longest of its paths.
-	if sock := c.Paths().ContainerdSocket() + ".ttrpc"; len(sock) > maxSocketPath {
-		return fmt.Errorf("--run-dir %q is too long: containerd's socket %s would exceed the %d bytes Linux allows; use a shorter --run-dir", c.RunDir, sock, maxSocketPath)
+	if sock := c.Layout().ContainerdSocket() + ".ttrpc"; len(sock) > maxSocketPath {
+		return Node{}, fmt.Errorf("--run-dir %q is too long: containerd's socket %s would exceed the %d bytes Linux allows; use a shorter --run-dir", c.RunDir, sock, maxSocketPath)
 	}
+	node, err := c.Identity()
+	if err != nil {
+		return Node{}, err
+	}
+	if node.ResolvConf, err = resolvConf(c.ResolvConf); err != nil {
+		return Node{}, err
+	}
+	return node, nil
+}
+
+// Identity resolves only the node's name and addresses, which a server
+// without its own node still needs for its certificates.
+func (c *Config) Identity() (Node, error) {
+	name, err := c.name()
+	if err != nil {
+		return Node{}, err
+	}
+	ips, err := nodeIPs(c.NodeIPs)
+	if err != nil {
+		return Node{}, err
+	}
+	return Node{Config: *c, Name: name, IPs: ips, Layout: c.Layout()}, nil
+}
+
+// name is --node-name, else the lower-cased hostname.
+func (c *Config) name() (string, error) {
 	if c.NodeName != "" {
 		if errs := validation.IsDNS1123Subdomain(c.NodeName); len(errs) > 0 {
-			return fmt.Errorf("--node-name %q: %s", c.NodeName, strings.Join(errs, "; "))
+			return "", fmt.Errorf("--node-name %q: %s", c.NodeName, strings.Join(errs, "; "))
 		}
-	}
-	if c.ResolvConf != "" {
-		if _, err := os.Stat(c.ResolvConf); err != nil {
-			return fmt.Errorf("--resolv-conf: %w", err)
-		}
-	}
-	return nil
-}
-
-// ValidateCluster checks the cluster-wide settings and that the host has
-// the packet-filter tool kube-proxy drives in the chosen mode.
-func (c *Config) ValidateCluster() error {
-	if err := flannel.CheckBackend(c.FlannelBackend); err != nil {
-		return err
-	}
-	return kubeproxy.CheckBackend(c.KubeProxyMode, exec.LookPath)
-}
-
-// Name is the node name: --node-name, else the lower-cased hostname.
-func (c *Config) Name() (string, error) {
-	if c.NodeName != "" {
 		return c.NodeName, nil
 	}
 	h, err := os.Hostname()
@@ -106,5 +104,28 @@ func (c *Config) Name() (string, error) {
 	return strings.ToLower(h), nil
 }
 
-// Paths are the node's directories.
-func (c *Config) Paths() Paths { return Paths{DataDir: c.DataDir, RunDir: c.RunDir} }
+// Cluster is what every node of a cluster must agree on: the server's
+// flags, handed to joining agents by the supervisor.
+type Cluster struct {
+	ClusterCIDR    string
+	ClusterDNS     string
+	ClusterDomain  string
+	FlannelBackend string // one of flannel.Backends
+	KubeProxyMode  string // iptables or nftables
+}
+
+// AddFlags registers the settings only `kedge server` takes; joining
+// agents get them from the server.
+func (c *Cluster) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.KubeProxyMode, "kube-proxy-mode", "iptables", "kube-proxy mode: iptables or nftables")
+	fs.StringVar(&c.FlannelBackend, "flannel-backend", "vxlan", "Pod network backend: "+strings.Join(flannel.Backends, ", "))
+}
+
+// Validate checks the cluster-wide settings and that the host has the
+// packet-filter tool kube-proxy drives in the chosen mode.
+func (c Cluster) Validate() error {
+	if err := flannel.CheckBackend(c.FlannelBackend); err != nil {
+		return err
+	}
+	return kubeproxy.CheckBackend(c.KubeProxyMode, exec.LookPath)
+}

@@ -6,9 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/client-go/kubernetes"
@@ -19,7 +17,8 @@ import (
 	"github.com/kedge-io/kedge/agent/loadbalancer"
 	"github.com/kedge-io/kedge/component"
 	"github.com/kedge-io/kedge/datadir"
-	"github.com/kedge-io/kedge/server/supervisor"
+	"github.com/kedge-io/kedge/joinapi"
+	"github.com/kedge-io/kedge/status"
 	"github.com/kedge-io/kedge/token"
 )
 
@@ -40,26 +39,37 @@ func (c *JoinConfig) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&c.Server, "server", "s", "", "Server to join, https://HOST:6443 (env KEDGE_URL)")
 	fs.StringVarP(&c.Token, "token", "t", "", "Join token, the content of the server's <data-dir>/server/token (env KEDGE_TOKEN)")
 	fs.StringVar(&c.TokenFile, "token-file", "", "File holding the join token")
-	fs.StringVarP(&c.DataDir, "data-dir", "d", "/var/lib/kedge", "Directory holding all node state (certificates, runtime, images)")
+	fs.StringVarP(&c.DataDir, "data-dir", "d", datadir.DefaultDataDir, "Directory holding all node state (certificates, runtime, images)")
 	fs.StringSliceVar(&c.NodeIPs, "node-ip", nil, "IP address of this node (default: the address of the default-route interface)")
 	c.Config.AddFlags(fs)
 }
 
-// Validate checks the flags before anything starts.
-func (c *JoinConfig) Validate() error {
+// joining is a completed JoinConfig.
+type joining struct {
+	Node
+	server  string // the URL as given, without a trailing slash
+	address string // its host:port
+	token   token.Token
+}
+
+// Complete checks the flags before anything starts and resolves them.
+func (c *JoinConfig) Complete() (joining, error) {
 	if c.Server == "" {
-		return fmt.Errorf("--server is required: the URL of a kedge server, e.g. https://10.0.0.1:6443")
+		return joining{}, fmt.Errorf("--server is required: the URL of a kedge server, e.g. https://10.0.0.1:6443")
 	}
-	if _, err := serverAddress(c.Server); err != nil {
-		return err
+	address, err := serverAddress(c.Server)
+	if err != nil {
+		return joining{}, err
 	}
-	if !filepath.IsAbs(c.DataDir) {
-		return fmt.Errorf("--data-dir %q: must be an absolute path", c.DataDir)
+	tok, err := c.joinToken()
+	if err != nil {
+		return joining{}, err
 	}
-	if _, err := c.joinToken(); err != nil {
-		return err
+	node, err := c.Config.Complete()
+	if err != nil {
+		return joining{}, err
 	}
-	return c.Config.ValidateNode()
+	return joining{Node: node, server: strings.TrimSuffix(c.Server, "/"), address: address, token: tok}, nil
 }
 
 // joinToken reads --token, else --token-file.
@@ -95,87 +105,81 @@ func serverAddress(server string) (string, error) {
 }
 
 // RunAgent joins the server and runs the node until ctx ends: the load
-// balancer, then the same parts as a server's own node.
+// balancer, then the same parts as a server's own node. Joining comes
+// before the parts are assembled because the server's settings decide them.
 func RunAgent(ctx context.Context, cfg JoinConfig) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	tok, _ := cfg.joinToken() // Validate parsed it
-	node, err := cfg.ResolveNode()
+	j, err := cfg.Complete()
 	if err != nil {
 		return err
 	}
-	lock, err := datadir.Claim(filepath.Join(cfg.DataDir, "agent"))
+	lock, err := datadir.Claim(j.Layout.AgentDir())
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
-	addr, _ := serverAddress(cfg.Server)
-	lb := loadbalancer.New(LocalAPIAddress, addr)
-	files := join.Files{Dir: filepath.Join(cfg.DataDir, "agent", "tls")}
-	cluster, err := join.Join(ctx, join.Options{
-		Server: strings.TrimSuffix(cfg.Server, "/"), Token: tok, Files: files,
-		NodeName: node.Name, NodeIPs: node.IPs, LocalURL: "https://" + LocalAPIAddress,
+	files := join.Files{Dir: j.Layout.AgentTLSDir()}
+	settings, err := join.Join(ctx, join.Options{
+		Server: j.server, Token: j.token, Files: files,
+		NodeName: j.Name, NodeIPs: j.IPs, LocalURL: "https://" + LocalAPIAddress,
 	})
 	if err != nil {
 		return err
 	}
-	parts, err := joinedComponents(ctx, cfg.Config, node, cluster, files)
+	parts, err := joinedComponents(j, settings, files)
 	if err != nil {
 		return err
 	}
-	mgr := component.NewManager(append([]component.Component{lb}, parts...)...)
-	return runJoined(ctx, mgr, lb, files)
+	mgr := component.NewManager(parts...)
+	st, err := status.Serve(j.Layout.StatusSocket(), "agent", mgr)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return mgr.Run(ctx, func(context.Context) error {
+		klog.Info("kedge agent is ready")
+		return nil
+	})
 }
 
-// joinedComponents are the node's parts with the cluster-wide settings
-// the server handed out.
-func joinedComponents(ctx context.Context, cfg Config, node Node, cluster supervisor.ClusterConfig, files join.Files) ([]component.Component, error) {
-	klog.Infof("cluster settings from the server: --flannel-backend=%s --kube-proxy-mode=%s", cluster.FlannelBackend, cluster.KubeProxyMode)
-	cfg.FlannelBackend, cfg.KubeProxyMode = cluster.FlannelBackend, cluster.KubeProxyMode
-	if err := cfg.ValidateCluster(); err != nil {
+// joinedComponents are the load balancer and the node's parts, with the
+// cluster-wide settings the server handed out.
+func joinedComponents(j joining, settings joinapi.ClusterConfig, files join.Files) ([]component.Component, error) {
+	klog.Infof("cluster settings from the server: --flannel-backend=%s --kube-proxy-mode=%s", settings.FlannelBackend, settings.KubeProxyMode)
+	cluster := Cluster{
+		ClusterCIDR: settings.ClusterCIDR, ClusterDNS: settings.ClusterDNS, ClusterDomain: settings.ClusterDomain,
+		FlannelBackend: settings.FlannelBackend, KubeProxyMode: settings.KubeProxyMode,
+	}
+	if err := cluster.Validate(); err != nil {
 		return nil, fmt.Errorf("with the server's settings: %w", err)
 	}
-	return Components(ctx, cfg, node, Cluster{
-		ClusterCIDR: cluster.ClusterCIDR, ClusterDNS: cluster.ClusterDNS, ClusterDomain: cluster.ClusterDomain,
-	}, Credentials{
-		Kubeconfig:          files.Kubeconfig(supervisor.KubeletClient),
-		KubeProxyKubeconfig: files.Kubeconfig(supervisor.KubeProxy),
-		FlannelKubeconfig:   files.Kubeconfig(supervisor.Flannel),
-		ClientCA:            files.ClientCA(),
-		ServingCert:         files.Cert(supervisor.KubeletServing),
-		ServingKey:          files.Key(supervisor.KubeletServing),
-	})
-}
-
-// stopTimeout bounds a clean shutdown of the node's parts.
-const stopTimeout = 30 * time.Second
-
-func runJoined(ctx context.Context, mgr *component.Manager, lb *loadbalancer.LoadBalancer, files join.Files) error {
-	if err := mgr.Start(ctx); err != nil {
-		return err
-	}
-	klog.Info("kedge agent is ready")
-	if client, err := followClient(files); err != nil {
-		klog.Warningf("the load balancer will not learn other servers: %v", err)
-	} else {
-		go lb.Follow(ctx, client)
-	}
-	err := mgr.Wait(ctx)
-	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	if stopErr := mgr.Stop(stopCtx); stopErr != nil {
-		klog.Errorf("shutdown: %v", stopErr)
-	}
-	return err
-}
-
-// followClient uses kube-proxy's identity, which may read the
-// `kubernetes` EndpointSlices; the node's own may not.
-func followClient(files join.Files) (kubernetes.Interface, error) {
-	config, err := clientcmd.BuildConfigFromFlags("", files.Kubeconfig(supervisor.KubeProxy))
+	lb := loadbalancer.New(LocalAPIAddress, j.address)
+	client, err := endpointsClient(files)
 	if err != nil {
 		return nil, err
+	}
+	lb.FollowEndpoints(client)
+	parts, err := Components(j.Node, cluster, Credentials{
+		Kubeconfig:          files.Kubeconfig(joinapi.KubeletClient),
+		KubeProxyKubeconfig: files.Kubeconfig(joinapi.KubeProxy),
+		FlannelKubeconfig:   files.Kubeconfig(joinapi.Flannel),
+		ClientCA:            files.ClientCA(),
+		ServingCert:         files.Cert(joinapi.KubeletServing),
+		ServingKey:          files.Key(joinapi.KubeletServing),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return append([]component.Component{lb}, parts...), nil
+}
+
+// endpointsClient lets the load balancer learn the servers. It uses
+// kube-proxy's identity, which may read the `kubernetes` EndpointSlices;
+// the node's own may not.
+func endpointsClient(files join.Files) (kubernetes.Interface, error) {
+	kubeconfig := files.Kubeconfig(joinapi.KubeProxy)
+	config, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", kubeconfig, err)
 	}
 	return kubernetes.NewForConfig(config)
 }

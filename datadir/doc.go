@@ -1,4 +1,5 @@
-// Package datadir claims a node's data directory: it checks that it can
-// be written and holds an flock on <dir>/kedge.pid while kedge runs, so a
-// second kedge on the same directory stops with the first one's pid.
+// Package datadir is kedge's on-disk layout: every path below --data-dir
+// and --run-dir comes from Layout, and Claim holds an flock on a node's
+// part of the data dir while kedge runs, so a second kedge on the same
+// directory stops with the first one's pid.
 package datadir

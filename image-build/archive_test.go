@@ -14,7 +14,7 @@ import (
 )
 
 func TestCombinedArchiveHoldsEveryImage(t *testing.T) {
-	p := pauseSpec([]byte("pause"))
+	p := testPauseSpec([]byte("pause"))
 	b, err := busyboxSpec([]byte("busybox"), nil, "1.35.0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestCombinedArchiveHoldsEveryImage(t *testing.T) {
 // The archive is a docker-archive: blobs plus manifest.json, written with
 // fixed metadata, each blob once.
 func TestArchiveMembers(t *testing.T) {
-	s := pauseSpec([]byte("pause"))
+	s := testPauseSpec([]byte("pause"))
 	img, err := buildImage(s, targets["amd64"])
 	if err != nil {
 		t.Fatal(err)

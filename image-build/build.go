@@ -16,6 +16,8 @@ import (
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // built is one image of one architecture, with the short name its own
@@ -40,6 +42,9 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	want, err := parseImages(o.images)
 	if err != nil {
+		return err
+	}
+	if o.refs, err = readImageList(o.imageList); err != nil {
 		return err
 	}
 	for _, t := range ts {
@@ -106,7 +111,7 @@ func buildArch(ctx context.Context, o options, t target, want map[string]bool, s
 		return nil, err
 	}
 	steps := map[string]func() (spec, error){
-		"pause":   func() (spec, error) { return pauseFor(ctx, o, t, work, stderr) },
+		"pause":   func() (spec, error) { return pauseFor(ctx, o, t, o.refs["pause"], work, stderr) },
 		"busybox": func() (spec, error) { return busyboxFor(ctx, o, t, work, stderr) },
 	}
 	certs := sync.OnceValues(func() ([]byte, error) {
@@ -128,6 +133,9 @@ func buildArch(ctx context.Context, o options, t target, want map[string]bool, s
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", n, err)
 		}
+		if err := o.refs.check(o.imageList, n, s.Ref); err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
 		img, err := buildImage(s, t)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", n, err)
@@ -137,7 +145,7 @@ func buildArch(ctx context.Context, o options, t target, want map[string]bool, s
 	return out, nil
 }
 
-func pauseFor(ctx context.Context, o options, t target, work string, stderr io.Writer) (spec, error) {
+func pauseFor(ctx context.Context, o options, t target, ref name.Tag, work string, stderr io.Writer) (spec, error) {
 	bin := o.pauseBin
 	if bin == "" {
 		bin = filepath.Join(work, "pause")
@@ -145,12 +153,12 @@ func pauseFor(ctx context.Context, o options, t target, work string, stderr io.W
 		if cc == "" {
 			cc = t.CC
 		}
-		if err := compilePause(ctx, cc, bin); err != nil {
+		if err := compilePause(ctx, cc, ref.TagStr(), bin); err != nil {
 			return spec{}, err
 		}
 	}
 	if o.smoke {
-		if err := smokePause(ctx, t, bin, stderr); err != nil {
+		if err := smokePause(ctx, t, bin, ref.TagStr(), stderr); err != nil {
 			return spec{}, err
 		}
 	}
@@ -158,7 +166,7 @@ func pauseFor(ctx context.Context, o options, t target, work string, stderr io.W
 	if err != nil {
 		return spec{}, err
 	}
-	return pauseSpec(data), nil
+	return pauseSpec(data, ref), nil
 }
 
 func busyboxFor(ctx context.Context, o options, t target, work string, stderr io.Writer) (spec, error) {
@@ -208,13 +216,13 @@ func runFor(ctx context.Context, t target, bin string, args ...string) (out []by
 
 // smokePause catches a binary that cannot start on its target (a wrong
 // float ABI or a broken static link) before it is sealed into an image.
-func smokePause(ctx context.Context, t target, bin string, stderr io.Writer) error {
+func smokePause(ctx context.Context, t target, bin, version string, stderr io.Writer) error {
 	out, ran, err := runFor(ctx, t, bin, "-v")
 	if !ran {
 		fmt.Fprintf(stderr, "image-build: %s: no %s, pause not smoke-tested\n", t.Name, t.QEMU)
 		return nil
 	}
-	if err != nil || !bytes.Contains(out, []byte("pause "+pauseVersion)) {
+	if err != nil || !bytes.Contains(out, []byte("pause "+version)) {
 		return fmt.Errorf("%s -v: %v: %q", bin, err, out)
 	}
 	return nil

@@ -27,6 +27,37 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
+// testImageListPath is kedge's list of image references, which make passes
+// to --image-list; the tests build what it lists.
+const testImageListPath = "../manifests/images.txt"
+
+// testImages is the list at testImageListPath.
+var testImages = func() imageList {
+	l, err := readImageList(testImageListPath)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
+// pauseRef and pauseVersion are what the list gives pause.
+var (
+	pauseRef     = testImages["pause"].String()
+	pauseVersion = testImages["pause"].TagStr()
+)
+
+// testPauseSpec is pauseSpec with the listed reference.
+func testPauseSpec(bin []byte) spec { return pauseSpec(bin, testImages["pause"]) }
+
+// mustTag parses a tag written in a test.
+func mustTag(s string) name.Tag {
+	t, err := name.NewTag(s, name.StrictValidation)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
 // layerFile is one tar entry of an image layer, as a runtime would see it.
 type layerFile struct {
 	Hdr  *tar.Header

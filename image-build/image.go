@@ -98,16 +98,6 @@ func writeEntry(tw *tar.Writer, e entry) error {
 	return err
 }
 
-// mustTag parses a tag written in this program's source; a bad one is a
-// programming error, not an input error.
-func mustTag(s string) name.Tag {
-	t, err := name.NewTag(s, name.StrictValidation)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
 // buildImage assembles a one-layer image for target t from scratch. The
 // layer stays uncompressed, as in `docker save`: the archives that carry
 // many images are compressed whole, which finds what the Go binaries share,

@@ -17,7 +17,7 @@ func TestPauseImageConfigPerArch(t *testing.T) {
 		{"arm", "arm", "v7"},
 	} {
 		t.Run(tc.arch, func(t *testing.T) {
-			s := pauseSpec(bin)
+			s := testPauseSpec(bin)
 			img, err := buildImage(s, targets[tc.arch])
 			if err != nil {
 				t.Fatal(err)
@@ -45,7 +45,7 @@ func TestPauseImageConfigPerArch(t *testing.T) {
 
 func TestPauseLayerIsOnlyTheBinary(t *testing.T) {
 	bin := []byte("\x7fELF fake pause")
-	img, err := buildImage(pauseSpec(bin), targets["amd64"])
+	img, err := buildImage(testPauseSpec(bin), targets["amd64"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestLayerEntriesAreNormalised(t *testing.T) {
 
 func TestBuildsAreReproducible(t *testing.T) {
 	build := func(bin string) ([]byte, string) {
-		s := pauseSpec([]byte(bin))
+		s := testPauseSpec([]byte(bin))
 		b, err := busyboxSpec([]byte(bin), []byte("GPL-2"), "1.35.0")
 		if err != nil {
 			t.Fatal(err)

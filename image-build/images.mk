@@ -11,6 +11,7 @@
 # dist/kedge-images-ARCH.tar.zst with all of them, the archive kedge embeds.
 # programs/build.sh compiles the Go programs; both it and the image tool
 # keep a stamp of their inputs, so an unchanged rebuild takes seconds.
+# The images' references come from IMAGES_LIST, the list kedge embeds.
 
 # Keep the includer's default goal: this file's first rule must not become it.
 IMAGES_SAVED_GOAL := $(.DEFAULT_GOAL)
@@ -20,6 +21,7 @@ IMAGES_OUT ?= dist/images
 IMAGES_ALL ?= dist
 IMAGES_CACHE ?= dist/cache/image-build
 IMAGES_TOOL := $(IMAGES_CACHE)/image-build
+IMAGES_LIST ?= manifests/images.txt
 IMAGES_SRC := $(filter-out %_test.go,$(wildcard $(IMAGES_DIR)/*.go)) $(IMAGES_DIR)/go.mod $(IMAGES_DIR)/go.sum $(IMAGES_DIR)/pause/pause.c
 IMAGES_PROGRAMS := coredns traefik local-path-provisioner metrics-server
 IMAGES_PROGRAM_INPUTS := $(IMAGES_DIR)/programs/build.sh \
@@ -61,9 +63,9 @@ $(foreach p,$(IMAGES_PROGRAMS),$(IMAGES_CACHE)/%/programs/$(p)): $(IMAGES_PROGRA
 # arm test builds, EMBED_IMAGES=0): they must not wait for the programs.
 # A multi-target pattern rule is one recipe in GNU make; the compiler check
 # is cheap and runs only when something needs rebuilding.
-$(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar: $(IMAGES_TOOL) $(IMAGES_CACHE)/%/busybox-static.deb
+$(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar: $(IMAGES_TOOL) $(IMAGES_LIST) $(IMAGES_CACHE)/%/busybox-static.deb
 	@scripts/deps.sh cc $*
-	$(IMAGES_TOOL) --arch $* --images pause,busybox --out $(IMAGES_OUT) --all-dir "" --cache $(IMAGES_CACHE)
+	$(IMAGES_TOOL) --arch $* --images pause,busybox --image-list $(IMAGES_LIST) --out $(IMAGES_OUT) --all-dir "" --cache $(IMAGES_CACHE)
 
 # Every image of an arch and the archive of them all. The tool always runs
 # and its stamp decides, since the zstd level is an input make cannot see;
@@ -75,7 +77,7 @@ $(IMAGES_ALL)/kedge-images-%.tar.zst $(foreach n,$(IMAGES_PROGRAMS),$(IMAGES_OUT
 		$(IMAGES_TOOL) $(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar $(IMAGES_CACHE)/ca-certificates.deb \
 		$(foreach p,$(IMAGES_PROGRAMS),$(IMAGES_CACHE)/%/programs/$(p)) images-force
 	@scripts/deps.sh pkgs zstd
-	$(IMAGES_TOOL) --arch $* --out $(IMAGES_OUT) --all-dir $(IMAGES_ALL) --cache $(IMAGES_CACHE) \
+	$(IMAGES_TOOL) --arch $* --image-list $(IMAGES_LIST) --out $(IMAGES_OUT) --all-dir $(IMAGES_ALL) --cache $(IMAGES_CACHE) \
 		--zstd-level $(IMAGES_ZSTD_LEVEL) --download=false
 
 .PRECIOUS: $(IMAGES_CACHE)/ca-certificates.deb

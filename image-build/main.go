@@ -19,6 +19,8 @@ type options struct {
 	cache      string
 	allDir     string
 	images     string
+	imageList  string
+	refs       imageList // read from imageList by run
 	pauseBin   string
 	busyboxDeb string
 	cc         string
@@ -44,6 +46,8 @@ Usage:
 Writes, for each --arch A:
   OUT/A/NAME.tar                       one image each (pause, busybox, coredns, ...)
   ALL-DIR/kedge-images-A.tar.zst       all images of A, zstd (kedge embeds it)
+tagged as IMAGE-LIST (kedge's manifests/images.txt) says; an image built at
+another version than listed is an error.
 
 Flags:
 `
@@ -57,6 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cache, "cache", "dist/cache/image-build", "work directory: downloaded .debs, extracted packages, compiled pause")
 	fs.StringVar(&o.allDir, "all-dir", "dist", "output directory for the archive of all images; empty: none")
 	fs.StringVar(&o.images, "images", strings.Join(imageNames(), ","), "comma-separated images to build")
+	fs.StringVar(&o.imageList, "image-list", "manifests/images.txt", "the images' references, one \"NAME REFERENCE\" a line: the list kedge embeds")
 	fs.StringVar(&o.pauseBin, "pause-bin", "", "use this pause binary instead of compiling pause.c (one --arch only)")
 	fs.StringVar(&o.busyboxDeb, "busybox-deb", "", "use this busybox-static .deb instead of CACHE/ARCH/busybox-static.deb (one --arch only)")
 	fs.StringVar(&o.cc, "cc", "", "C compiler for pause (one --arch only; default per arch: gcc, aarch64-linux-gnu-gcc, arm-linux-gnueabihf-gcc)")
@@ -111,7 +116,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	t, ok := targets[*arch]
 	if !ok || fs.NArg() == 0 {
-		return fmt.Errorf("usage: image-build verify --arch %s ARCHIVE...", strings.Join(targetNames(), "|"))
+		return fmt.Errorf("usage: image-build verify --arch %s ARCHIVE [ARCHIVE]", strings.Join(targetNames(), "|"))
 	}
 	for _, path := range fs.Args() {
 		refs, err := verifyArchive(path, t)

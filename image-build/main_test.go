@@ -33,7 +33,7 @@ func TestHelpListsFlags(t *testing.T) {
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v", err)
 	}
-	for _, f := range []string{"-arch", "-out", "-all-dir", "-cache", "-images", "-pause-bin", "-busybox-deb", "-cc",
+	for _, f := range []string{"-arch", "-out", "-all-dir", "-cache", "-images", "-image-list", "-pause-bin", "-busybox-deb", "-cc",
 		"-programs", "-ca-deb", "-download", "-smoke"} {
 		if !strings.Contains(buf.String(), f) {
 			t.Errorf("help lacks %s", f)
@@ -77,7 +77,7 @@ func TestRunWritesArchives(t *testing.T) {
 	o := options{
 		arches: "amd64", images: "coredns,busybox,pause", out: out, allDir: all, cache: t.TempDir(),
 		pauseBin: pause, busyboxDeb: fakeDeb(t, "1.35.0-1", fakeBusybox(applets)),
-		programs: progs, caDeb: fakeCADeb(t, minCACerts), smoke: true, zstdLevel: 3,
+		programs: progs, caDeb: fakeCADeb(t, minCACerts), smoke: true, zstdLevel: 3, imageList: testImageListPath,
 	}
 	var stdout bytes.Buffer
 	if err := run(context.Background(), o, &stdout, io.Discard); err != nil {
@@ -116,7 +116,7 @@ func TestRunFailsOnAProgramThatLies(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := options{arches: "amd64", images: "metrics-server", out: t.TempDir(), allDir: t.TempDir(),
-		cache: t.TempDir(), programs: progs, smoke: true, zstdLevel: 3}
+		cache: t.TempDir(), programs: progs, smoke: true, zstdLevel: 3, imageList: testImageListPath}
 	err := run(context.Background(), o, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "want version 0.9.0") {
 		t.Fatalf("err = %v, want the smoke test to catch the version", err)
@@ -133,7 +133,7 @@ func TestRunSkipsUnchangedInputs(t *testing.T) {
 	progs := t.TempDir()
 	fakeProgram(t, progs, "local-path-provisioner", "0.0.30")
 	o := options{arches: "amd64", images: "local-path-provisioner", out: t.TempDir(), allDir: t.TempDir(),
-		cache: t.TempDir(), programs: progs, smoke: true, zstdLevel: 3}
+		cache: t.TempDir(), programs: progs, smoke: true, zstdLevel: 3, imageList: testImageListPath}
 	runOnce := func() string {
 		t.Helper()
 		var stdout bytes.Buffer
@@ -176,7 +176,7 @@ func TestRunWithoutTheCombinedArchive(t *testing.T) {
 	fakeProgram(t, progs, "local-path-provisioner", "0.0.30")
 	out := t.TempDir()
 	o := options{arches: "amd64", images: "local-path-provisioner", out: out, cache: t.TempDir(),
-		programs: progs, smoke: true, zstdLevel: 3}
+		programs: progs, smoke: true, zstdLevel: 3, imageList: testImageListPath}
 	if err := run(context.Background(), o, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // pauseSource is embedded so the built tool can compile pause from any
@@ -16,18 +18,15 @@ import (
 //go:embed pause/pause.c
 var pauseSource []byte
 
-const (
-	pauseRef     = "kedge.local/pause:3.10"
-	pauseVersion = "3.10"
-	// pauseUser is the conventional "nobody" ID of pause images: the sandbox
-	// never needs privileges, and 65535 exists in no image's passwd.
-	pauseUser = "65535:65535"
-)
+// pauseUser is the conventional "nobody" ID of pause images: the sandbox
+// never needs privileges, and 65535 exists in no image's passwd.
+const pauseUser = "65535:65535"
 
-// compilePause builds the static pause binary for t into out. The source is
+// compilePause builds the static pause binary into out with cc; it prints
+// version (the tag the image list gives pause) for -v. The source is
 // written under a fixed name in a fresh directory; only -s strips what would
 // otherwise record that directory.
-func compilePause(ctx context.Context, cc, out string) error {
+func compilePause(ctx context.Context, cc, version, out string) error {
 	tmp, err := os.MkdirTemp(filepath.Dir(out), ".pause-src-")
 	if err != nil {
 		return err
@@ -38,21 +37,21 @@ func compilePause(ctx context.Context, cc, out string) error {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, cc, "-Os", "-static", "-s", "-Wall", "-Wextra", "-Werror",
-		`-DPAUSE_VERSION="`+pauseVersion+`"`, "-o", out, src)
+		`-DPAUSE_VERSION="`+version+`"`, "-o", out, src)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s: %w\n%s", cc, err, b)
 	}
 	return nil
 }
 
-// pauseSpec is scratch plus the binary: the sandbox holds namespaces and
-// needs nothing else.
-func pauseSpec(bin []byte) spec {
+// pauseSpec is scratch plus the binary, tagged ref: the sandbox holds
+// namespaces and needs nothing else.
+func pauseSpec(bin []byte, ref name.Tag) spec {
 	return spec{
-		Ref:        mustTag(pauseRef),
+		Ref:        ref,
 		Entries:    []entry{file("pause", 0o755, bin)},
 		Entrypoint: []string{"/pause"},
 		User:       pauseUser,
-		CreatedBy:  "kedge image-build: pause " + pauseVersion + " (static C)",
+		CreatedBy:  "kedge image-build: pause " + ref.TagStr() + " (static C)",
 	}
 }

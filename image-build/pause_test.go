@@ -21,7 +21,7 @@ func buildTestPause(t *testing.T) string {
 		t.Skip("gcc not installed")
 	}
 	bin := filepath.Join(t.TempDir(), "pause")
-	if err := compilePause(context.Background(), "gcc", bin); err != nil {
+	if err := compilePause(context.Background(), "gcc", pauseVersion, bin); err != nil {
 		t.Fatal(err)
 	}
 	return bin

@@ -26,29 +26,30 @@ func programNamed(t *testing.T, name string) program {
 	return program{}
 }
 
-// The images the manifests refer to, by exact tag, and what each holds
-// besides its binary.
+// Built at the listed version, each program's image has the exact tag the
+// manifests refer to; and what each holds besides its binary.
 func TestProgramImages(t *testing.T) {
 	certs := []byte(testCertPEM())
 	for _, tc := range []struct {
-		name, version, tag string
-		want               []string // layer paths besides the binary and its licence dirs
+		name string
+		want []string // layer paths besides the binary and its licence dirs
 	}{
-		{"coredns", "1.15.0", "kedge.local/coredns:1.15.0", []string{"etc", "etc/ssl", "etc/ssl/certs", "etc/ssl/certs/ca-certificates.crt"}},
-		{"traefik", "3.6.12", "kedge.local/traefik:3.6.12", []string{"etc", "etc/ssl", "etc/ssl/certs", "etc/ssl/certs/ca-certificates.crt"}},
-		{"local-path-provisioner", "0.0.30", "kedge.local/local-path-provisioner:0.0.30", nil},
-		{"metrics-server", "0.8.0", "kedge.local/metrics-server:0.8.0", []string{"tmp"}},
+		{"coredns", []string{"etc", "etc/ssl", "etc/ssl/certs", "etc/ssl/certs/ca-certificates.crt"}},
+		{"traefik", []string{"etc", "etc/ssl", "etc/ssl/certs", "etc/ssl/certs/ca-certificates.crt"}},
+		{"local-path-provisioner", nil},
+		{"metrics-server", []string{"tmp"}},
 	} {
+		listed := testImages[tc.name]
 		for _, arch := range []string{"amd64", "arm64", "arm"} {
 			t.Run(tc.name+"/"+arch, func(t *testing.T) {
 				p := programNamed(t, tc.name)
 				bin := []byte("\x7fELF " + tc.name)
-				s, err := programSpec(p, programInputs{Bin: bin, Version: tc.version, License: []byte("Apache-2.0"), CACerts: certs})
+				s, err := programSpec(p, programInputs{Bin: bin, Version: listed.TagStr(), License: []byte("Apache-2.0"), CACerts: certs})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if s.Ref.String() != tc.tag {
-					t.Errorf("ref = %s, want %s", s.Ref, tc.tag)
+				if err := testImages.check(testImageListPath, tc.name, s.Ref); err != nil {
+					t.Error(err)
 				}
 				img := writeAndReadBack(t, s, targets[arch])
 				cf := mustConfig(t, img)

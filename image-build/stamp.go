@@ -58,6 +58,13 @@ func inputsDigest(ctx context.Context, o options, t target, want map[string]bool
 	}
 	files := []string{self}
 	fmt.Fprintf(h, "%s\n%q\n%q\n%s\n%s\n", t.Name, outputs(o, t, want), zstdArgs(o.zstdLevel), o.out, o.allDir)
+	// The listed references: pause is tagged from its, and a changed list
+	// must be checked against the images again.
+	for _, n := range imageNames() {
+		if want[n] {
+			fmt.Fprintf(h, "%s %s\n", n, o.refs[n])
+		}
+	}
 	if want["pause"] {
 		pf, err := pauseInputs(ctx, o, t, h)
 		if err != nil {

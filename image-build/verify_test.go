@@ -69,7 +69,7 @@ func TestVerifyAcceptsMatchingArchives(t *testing.T) {
 		tg := targets[name]
 		for _, file := range []string{"all.tar", "all.tar.zst"} {
 			path := archiveOf(t, filepath.Join(t.TempDir(), file),
-				[]spec{pauseSpec(fakeELF(t, tg)), lppSpec(t, fakeELF(t, tg))}, []target{tg, tg})
+				[]spec{testPauseSpec(fakeELF(t, tg)), lppSpec(t, fakeELF(t, tg))}, []target{tg, tg})
 			refs, err := verifyArchive(path, tg)
 			if err != nil {
 				t.Fatalf("%s %s: %v", name, file, err)
@@ -101,7 +101,7 @@ func TestVerifyCatchesTheWrongArchitecture(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// A good pause beside the bad image: only the bad one is named.
 			path := archiveOf(t, filepath.Join(t.TempDir(), "all.tar"),
-				[]spec{pauseSpec(fakeELF(t, tc.check)), lppSpec(t, tc.bin)}, []target{tc.check, tc.built})
+				[]spec{testPauseSpec(fakeELF(t, tc.check)), lppSpec(t, tc.bin)}, []target{tc.check, tc.built})
 			_, err := verifyArchive(path, tc.check)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
@@ -154,7 +154,7 @@ func TestCheckELFGoSettings(t *testing.T) {
 
 func TestVerifyCommand(t *testing.T) {
 	tg := targets["arm64"]
-	path := archiveOf(t, filepath.Join(t.TempDir(), "pause.tar"), []spec{pauseSpec(fakeELF(t, tg))}, []target{tg})
+	path := archiveOf(t, filepath.Join(t.TempDir(), "pause.tar"), []spec{testPauseSpec(fakeELF(t, tg))}, []target{tg})
 	var out bytes.Buffer
 	if err := runVerify([]string{"--arch", "arm64", path}, &out, &out); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kedge-io/kedge/atomicfile"
+	"github.com/kedge-io/kedge/datadir"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
@@ -118,13 +119,9 @@ func ensureMode(path string, mode os.FileMode) error {
 func ForKubectl(getenv func(string) string) string {
 	written := getenv("KEDGE_WRITE_KUBECONFIG")
 	if written == "" {
-		written = DefaultPath
+		written = datadir.DefaultKubeconfig
 	}
-	dataDir := getenv("KEDGE_DATA_DIR")
-	if dataDir == "" {
-		dataDir = DefaultDataDir
-	}
-	inDataDir := filepath.Join(dataDir, "server", "cred", "admin.kubeconfig")
+	inDataDir := datadir.FromEnv(getenv).AdminKubeconfig()
 	if f, err := os.Open(written); err == nil {
 		f.Close()
 		return written
@@ -134,9 +131,3 @@ func ForKubectl(getenv func(string) string) string {
 	}
 	return written
 }
-
-// DefaultPath is where the server writes the admin kubeconfig by default.
-const DefaultPath = "/etc/kedge/kedge.yaml"
-
-// DefaultDataDir is the default --data-dir.
-const DefaultDataDir = "/var/lib/kedge"

@@ -2,7 +2,6 @@ package server
 
 import (
 	"maps"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -14,10 +13,10 @@ import (
 
 // apiServerDefaults are kedge's kube-apiserver flags; --kube-apiserver-arg
 // overrides any of them.
-func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []string) map[string]string {
-	issuer := "https://kubernetes.default.svc." + cfg.ClusterDomain
+func apiServerDefaults(cfg completed, b *pki.Bundle, etcd []string) map[string]string {
+	issuer := "https://kubernetes.default.svc." + cfg.Cluster.ClusterDomain
 	args := map[string]string{
-		"advertise-address":                  advertiseIP.String(),
+		"advertise-address":                  cfg.advertiseIP.String(),
 		"bind-address":                       cfg.BindAddress,
 		"secure-port":                        strconv.Itoa(cfg.HTTPSPort),
 		"allow-privileged":                   "true",
@@ -29,7 +28,7 @@ func apiServerDefaults(cfg Config, advertiseIP net.IP, b *pki.Bundle, etcd []str
 		"tls-private-key-file":               b.ServingKey,
 		"etcd-servers":                       strings.Join(etcd, ","),
 		"storage-backend":                    "etcd3",
-		"endpoint-reconciler-type":           endpointReconciler(cfg),
+		"endpoint-reconciler-type":           endpointReconciler(cfg.Config),
 		"kubelet-client-certificate":         b.KubeletClientCert,
 		"kubelet-client-key":                 b.KubeletClientKey,
 		"kubelet-certificate-authority":      b.ServerCA,
@@ -109,7 +108,7 @@ func controllerManagerDefaults(cfg Config, b *pki.Bundle, kubeconfig string) map
 	args := clientComponentDefaults(cfg, kubeconfig)
 	maps.Copy(args, map[string]string{
 		"allocate-node-cidrs":              "true",
-		"cluster-cidr":                     cfg.ClusterCIDR,
+		"cluster-cidr":                     cfg.Cluster.ClusterCIDR,
 		"service-cluster-ip-range":         cfg.ServiceCIDR,
 		"cluster-signing-cert-file":        b.ClientCA,
 		"cluster-signing-key-file":         b.ClientCAKey,

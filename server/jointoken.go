@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/kedge-io/kedge/atomicfile"
+	"github.com/kedge-io/kedge/datadir"
 	"github.com/kedge-io/kedge/token"
 )
 
@@ -19,27 +19,27 @@ type joinSecrets struct{ server, agent string }
 // --agent-token is set) in the full K10 form, so an operator can copy the
 // file's content to agents. The secret comes from --token, else from the
 // file of an earlier start, else it is generated once.
-func ensureTokens(cfg Config, caBundle []byte) (joinSecrets, error) {
+func ensureTokens(cfg Config, l datadir.Layout, caBundle []byte) (joinSecrets, error) {
 	hash := token.CAHash(caBundle)
-	server, err := tokenSecret(cfg.Token, "--token", cfg.tokenFile())
+	server, err := tokenSecret(cfg.Token, "--token", l.TokenFile())
 	if err != nil {
 		return joinSecrets{}, err
 	}
-	if err := writeToken(cfg.tokenFile(), token.Token{CAHash: hash, User: "server", Secret: server}); err != nil {
+	if err := writeToken(l.TokenFile(), token.Token{CAHash: hash, User: "server", Secret: server}); err != nil {
 		return joinSecrets{}, err
 	}
 	s := joinSecrets{server: server}
 	if cfg.AgentToken == "" {
-		err := os.Remove(cfg.agentTokenFile())
+		err := os.Remove(l.AgentTokenFile())
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return s, fmt.Errorf("removing the stale %s: %w", cfg.agentTokenFile(), err)
+			return s, fmt.Errorf("removing the stale %s: %w", l.AgentTokenFile(), err)
 		}
 		return s, nil
 	}
 	if s.agent, err = tokenSecret(cfg.AgentToken, "--agent-token", ""); err != nil {
 		return s, err
 	}
-	return s, writeToken(cfg.agentTokenFile(), token.Token{CAHash: hash, User: "node", Secret: s.agent})
+	return s, writeToken(l.AgentTokenFile(), token.Token{CAHash: hash, User: "node", Secret: s.agent})
 }
 
 // tokenSecret returns the secret of a flag value (a bare secret or a full
@@ -77,6 +77,3 @@ func writeToken(path string, t token.Token) error {
 	}
 	return nil
 }
-
-func (c *Config) tokenFile() string      { return filepath.Join(c.serverDir(), "token") }
-func (c *Config) agentTokenFile() string { return filepath.Join(c.serverDir(), "agent-token") }

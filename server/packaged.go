@@ -11,6 +11,7 @@ import (
 	"github.com/kedge-io/kedge/component"
 	"github.com/kedge-io/kedge/manifests"
 	"github.com/kedge-io/kedge/server/deploy"
+	"github.com/kedge-io/kedge/server/informers"
 	"github.com/kedge-io/kedge/server/nodehosts"
 	"github.com/kedge-io/kedge/server/servicelb"
 )
@@ -28,8 +29,8 @@ func writeManifests(cfg Config) error {
 	err := manifests.Write(manifests.Options{
 		Dir: cfg.manifestsDir(),
 		Values: manifests.Values{
-			ClusterDNS:    cfg.ClusterDNS,
-			ClusterDomain: cfg.ClusterDomain,
+			ClusterDNS:    cfg.Cluster.ClusterDNS,
+			ClusterDomain: cfg.Cluster.ClusterDomain,
 			StorageDir:    cfg.storageDir(),
 			Images:        manifests.DefaultImages(),
 		},
@@ -56,17 +57,25 @@ func reservedPorts(cfg Config) []servicelb.Port {
 
 // packagedComponents are the server's controllers for workloads: the
 // manifests deployer, the service load balancer and CoreDNS's node hosts.
+// The last two read the cluster through one informer factory, which goes
+// before them so its caches are filled when they start.
 func packagedComponents(cfg Config, admin *rest.Config) ([]component.Component, error) {
 	client, err := kubernetes.NewForConfig(admin)
 	if err != nil {
 		return nil, err
 	}
-	parts := []component.Component{deploy.New(deploy.Options{Dir: cfg.manifestsDir(), Config: admin})}
+	factory := informers.New(client)
+	var controllers []component.Component
 	if !cfg.disabled(ServiceLB) {
-		parts = append(parts, servicelb.New(client, servicelb.WithReservedPorts(reservedPorts(cfg)...)))
+		controllers = append(controllers, servicelb.New(client, factory.Shared(), servicelb.WithReservedPorts(reservedPorts(cfg)...)))
 	}
 	if !cfg.disabled(manifests.CoreDNS) {
-		parts = append(parts, nodehosts.New(client))
+		coredns := factory.Object(nodehosts.Namespace, nodehosts.ConfigMap)
+		controllers = append(controllers, nodehosts.New(client, factory.Shared().Core().V1().Nodes(), coredns.Core().V1().ConfigMaps()))
 	}
-	return parts, nil
+	parts := []component.Component{deploy.New(deploy.Options{Dir: cfg.manifestsDir(), Config: admin})}
+	if len(controllers) > 0 {
+		parts = append(parts, factory)
+	}
+	return append(parts, controllers...), nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,110 +20,88 @@ import (
 	"github.com/kedge-io/kedge/component"
 	"github.com/kedge-io/kedge/datadir"
 	"github.com/kedge-io/kedge/datastore"
+	"github.com/kedge-io/kedge/joinapi"
 	"github.com/kedge-io/kedge/kubeconfig"
 	"github.com/kedge-io/kedge/passthrough"
 	"github.com/kedge-io/kedge/server/controlplane"
 	"github.com/kedge-io/kedge/server/pki"
 	"github.com/kedge-io/kedge/server/rbac"
 	"github.com/kedge-io/kedge/server/supervisor"
+	"github.com/kedge-io/kedge/status"
 )
-
-// stopTimeout bounds a clean shutdown of all components.
-const stopTimeout = 30 * time.Second
 
 // Run starts the control plane, logs "kedge server is ready" once it serves,
 // and stops it in reverse order when ctx ends.
 func Run(ctx context.Context, cfg Config) error {
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	node, err := resolveNode(cfg)
+	c, err := cfg.Complete()
 	if err != nil {
 		return err
 	}
-	advertiseIP, err := resolveAdvertiseIP(cfg, node)
-	if err != nil {
+	if err := checkPort(c.BindAddress, c.HTTPSPort); err != nil {
 		return err
 	}
-	lock, err := datadir.Claim(cfg.serverDir())
+	lock, err := datadir.Claim(c.layout.ServerDir())
 	if err != nil {
 		return err
 	}
 	defer lock.Release()
-	if err := checkPort(cfg.BindAddress, cfg.HTTPSPort); err != nil {
-		return err
-	}
-	bundle, err := ensurePKI(cfg, node, advertiseIP)
+	mgr, admin, err := prepare(c)
 	if err != nil {
 		return err
 	}
-	creds, err := writeKubeconfigs(cfg, bundle)
+	st, err := status.Serve(c.layout.StatusSocket(), "server", mgr)
 	if err != nil {
 		return err
 	}
-	if err := writeManifests(cfg); err != nil {
-		return err
-	}
-	tuneWrites(cfg)
-	mgr, admin, err := buildComponents(ctx, cfg, node, advertiseIP, bundle, creds)
-	if err != nil {
-		return err
-	}
-	if err := mgr.Start(ctx); err != nil {
-		return err
-	}
-	err = waitReady(ctx, admin)
-	if err == nil {
+	defer st.Close()
+	return mgr.Run(ctx, func(ctx context.Context) error {
+		if err := waitReady(ctx, admin); err != nil {
+			return err
+		}
 		klog.Info("kedge server is ready")
-		err = mgr.Wait(ctx)
-	}
-	stopCtx, cancel := context.WithTimeout(context.Background(), stopTimeout)
-	defer cancel()
-	if stopErr := mgr.Stop(stopCtx); stopErr != nil {
-		klog.Errorf("shutdown: %v", stopErr)
-	}
-	return err
+		return nil
+	})
 }
 
-// resolveNode is the server's own node, also without an agent: the
-// apiserver advertises its address.
-func resolveNode(cfg Config) (agent.Node, error) {
-	a := cfg.agentConfig()
-	return a.ResolveNode()
+// prepare writes what every part reads before it starts (certificates,
+// kubeconfigs, packaged manifests) and assembles the parts. These files are
+// shared between parts, so they are written here rather than in one
+// part's Init.
+func prepare(c completed) (*component.Manager, *rest.Config, error) {
+	bundle, err := ensurePKI(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	creds, err := writeKubeconfigs(c, bundle)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := writeManifests(c.Config); err != nil {
+		return nil, nil, err
+	}
+	tuneWrites(c.Config)
+	return buildComponents(c, bundle, creds)
 }
 
-// resolveAdvertiseIP returns the address the apiserver advertises. Kubernetes
-// refuses loopback addresses in the `kubernetes` Service endpoints, so one
-// is rejected here with the flag to fix rather than logged every 10 s.
-func resolveAdvertiseIP(cfg Config, node agent.Node) (net.IP, error) {
-	ip, flag := node.IPs[0], "--node-ip"
-	if cfg.AdvertiseAddress != "" {
-		ip, flag = net.ParseIP(cfg.AdvertiseAddress), "--advertise-address"
-	}
-	if ip.IsLoopback() {
-		return nil, fmt.Errorf("%s %s: the apiserver cannot advertise a loopback address; give this node's LAN address (the server may still listen on loopback with --bind-address)", flag, ip)
-	}
-	return ip, nil
-}
-
-func ensurePKI(cfg Config, node agent.Node, advertiseIP net.IP) (*pki.Bundle, error) {
+func ensurePKI(c completed) (*pki.Bundle, error) {
 	hostname, err := os.Hostname()
 	if err != nil {
 		return nil, fmt.Errorf("reading hostname: %w", err)
 	}
 	// advertiseIP is --advertise-address when given; pki drops duplicates.
-	ips := append([]net.IP{advertiseIP}, node.IPs...)
+	ips := append([]net.IP{c.advertiseIP}, c.node.IPs...)
+	dir := c.layout.ServerTLSDir()
 	bundle, err := pki.Ensure(pki.Options{
-		Dir:           cfg.tlsDir(),
+		Dir:           dir,
 		Hostname:      strings.ToLower(hostname),
-		NodeName:      node.Name,
+		NodeName:      c.node.Name,
 		NodeIPs:       ips,
-		ServiceIP:     cfg.serviceIP(),
-		ClusterDomain: cfg.ClusterDomain,
-		ExtraSANs:     cfg.TLSSANs,
+		ServiceIP:     c.serviceIP,
+		ClusterDomain: c.Cluster.ClusterDomain,
+		ExtraSANs:     c.TLSSANs,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("preparing certificates in %s: %w", cfg.tlsDir(), err)
+		return nil, fmt.Errorf("preparing certificates in %s: %w", dir, err)
 	}
 	return bundle, nil
 }
@@ -135,18 +112,19 @@ type credentials struct {
 	node, kubeProxy, flannel                 string
 }
 
-func writeKubeconfigs(cfg Config, b *pki.Bundle) (credentials, error) {
+func writeKubeconfigs(cfg completed, b *pki.Bundle) (credentials, error) {
 	server := "https://" + net.JoinHostPort(cfg.localAddress(), strconv.Itoa(cfg.HTTPSPort))
+	l := cfg.layout
 	c := credentials{
-		admin:      filepath.Join(cfg.credDir(), "admin.kubeconfig"),
-		controller: filepath.Join(cfg.credDir(), "controller.kubeconfig"),
-		scheduler:  filepath.Join(cfg.credDir(), "scheduler.kubeconfig"),
-		supervisor: filepath.Join(cfg.credDir(), "supervisor.kubeconfig"),
-		node:       filepath.Join(cfg.credDir(), "node.kubeconfig"),
-		kubeProxy:  filepath.Join(cfg.credDir(), "kube-proxy.kubeconfig"),
-		flannel:    filepath.Join(cfg.credDir(), "flannel.kubeconfig"),
+		admin:      l.AdminKubeconfig(),
+		controller: l.Kubeconfig("controller"),
+		scheduler:  l.Kubeconfig("scheduler"),
+		supervisor: l.Kubeconfig("supervisor"),
+		node:       l.Kubeconfig("node"),
+		kubeProxy:  l.Kubeconfig("kube-proxy"),
+		flannel:    l.Kubeconfig("flannel"),
 	}
-	mode, _ := cfg.kubeconfigMode()
+	mode := cfg.kubeconfigMode
 	files := []kubeconfig.Options{
 		{Path: c.admin, Mode: 0o600, CertFile: b.AdminCert, KeyFile: b.AdminKey},
 		{Path: c.controller, Mode: 0o600, CertFile: b.ControllerCert, KeyFile: b.ControllerKey},
@@ -169,21 +147,21 @@ func writeKubeconfigs(cfg Config, b *pki.Bundle) (credentials, error) {
 	return c, nil
 }
 
-func buildComponents(ctx context.Context, cfg Config, node agent.Node, advertiseIP net.IP, b *pki.Bundle, creds credentials) (*component.Manager, *rest.Config, error) {
+func buildComponents(cfg completed, b *pki.Bundle, creds credentials) (*component.Manager, *rest.Config, error) {
 	admin, err := clientcmd.BuildConfigFromFlags("", creds.admin)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading %s: %w", creds.admin, err)
 	}
-	store := datastore.New(datastore.Config{Dir: cfg.dbDir(), Endpoint: cfg.DatastoreEndpoint})
-	apiArgs, err := passthrough.Merge(apiServerDefaults(cfg, advertiseIP, b, store.Endpoints()), cfg.APIServerArgs, "kube-apiserver-arg")
+	store := datastore.New(datastore.Config{Dir: cfg.layout.DBDir(), Endpoint: cfg.DatastoreEndpoint})
+	apiArgs, err := passthrough.Merge(apiServerDefaults(cfg, b, store.Endpoints()), cfg.APIServerArgs, "kube-apiserver-arg")
 	if err != nil {
 		return nil, nil, err
 	}
-	cmArgs, err := passthrough.Merge(controllerManagerDefaults(cfg, b, creds.controller), cfg.ControllerManagerArgs, "kube-controller-manager-arg")
+	cmArgs, err := passthrough.Merge(controllerManagerDefaults(cfg.Config, b, creds.controller), cfg.ControllerManagerArgs, "kube-controller-manager-arg")
 	if err != nil {
 		return nil, nil, err
 	}
-	schedArgs, err := passthrough.Merge(schedulerDefaults(cfg, creds.scheduler), cfg.SchedulerArgs, "kube-scheduler-arg")
+	schedArgs, err := passthrough.Merge(schedulerDefaults(cfg.Config, creds.scheduler), cfg.SchedulerArgs, "kube-scheduler-arg")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,7 +173,7 @@ func buildComponents(ctx context.Context, cfg Config, node agent.Node, advertise
 	if err != nil {
 		return nil, nil, err
 	}
-	apiserver.Mount(supervisor.Prefix, sup)
+	apiserver.Mount(joinapi.Prefix, sup)
 	cm, err := controlplane.NewControllerManager(cmArgs)
 	if err != nil {
 		return nil, nil, err
@@ -207,15 +185,13 @@ func buildComponents(ctx context.Context, cfg Config, node agent.Node, advertise
 	// Roles go in before any agent starts, also on a server without its
 	// own agent, since agents elsewhere need them.
 	roles := rbac.NewBootstrap(admin, rbac.Flannel(pki.FlannelUser))
-	packaged, err := packagedComponents(cfg, admin)
+	packaged, err := packagedComponents(cfg.Config, admin)
 	if err != nil {
 		return nil, nil, err
 	}
 	parts := append([]component.Component{store, apiserver, roles, cm, sched}, packaged...)
 	if !cfg.DisableAgent {
-		nodeParts, err := agent.Components(ctx, cfg.agentConfig(), node, agent.Cluster{
-			ClusterCIDR: cfg.ClusterCIDR, ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
-		}, agent.Credentials{
+		nodeParts, err := agent.Components(cfg.node, cfg.Cluster, agent.Credentials{
 			Kubeconfig: creds.node, KubeProxyKubeconfig: creds.kubeProxy, FlannelKubeconfig: creds.flannel,
 			ClientCA:    b.ClientCA,
 			ServingCert: b.KubeletServingCert, ServingKey: b.KubeletServingKey,
@@ -229,7 +205,7 @@ func buildComponents(ctx context.Context, cfg Config, node agent.Node, advertise
 }
 
 // newSupervisor prepares the join API and the token files agents join with.
-func newSupervisor(cfg Config, b *pki.Bundle, creds credentials) (*supervisor.Supervisor, error) {
+func newSupervisor(cfg completed, b *pki.Bundle, creds credentials) (*supervisor.Supervisor, error) {
 	caBundle, err := os.ReadFile(b.ServerCA)
 	if err != nil {
 		return nil, err
@@ -238,7 +214,7 @@ func newSupervisor(cfg Config, b *pki.Bundle, creds credentials) (*supervisor.Su
 	if err != nil {
 		return nil, err
 	}
-	secrets, err := ensureTokens(cfg, caBundle)
+	secrets, err := ensureTokens(cfg.Config, cfg.layout, caBundle)
 	if err != nil {
 		return nil, err
 	}
@@ -261,10 +237,10 @@ func newSupervisor(cfg Config, b *pki.Bundle, creds credentials) (*supervisor.Su
 	return supervisor.New(supervisor.Options{
 		CABundle: caBundle, ClientCABundle: clientCABundle,
 		ServerCA: serverCA, ClientCA: clientCA,
-		Cluster: supervisor.ClusterConfig{
-			ClusterCIDR: cfg.ClusterCIDR, ServiceCIDR: cfg.ServiceCIDR,
-			ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDomain,
-			FlannelBackend: cfg.Agent.FlannelBackend, KubeProxyMode: cfg.Agent.KubeProxyMode,
+		Cluster: joinapi.ClusterConfig{
+			ClusterCIDR: cfg.Cluster.ClusterCIDR, ServiceCIDR: cfg.ServiceCIDR,
+			ClusterDNS: cfg.Cluster.ClusterDNS, ClusterDomain: cfg.Cluster.ClusterDomain,
+			FlannelBackend: cfg.Cluster.FlannelBackend, KubeProxyMode: cfg.Cluster.KubeProxyMode,
 		},
 		ServerSecret: secrets.server, AgentSecret: secrets.agent,
 		Client: client,

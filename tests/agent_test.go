@@ -4,11 +4,10 @@ package tests
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -23,39 +22,16 @@ const (
 	workloadNS  = "e2e-web"
 	webSelector = "app=web"
 	startedLine = "kedge-e2e-started"
-	// rolloutWait bounds each kubectl rollout status; tool() allows more.
-	rolloutWait = "--timeout=180s"
 )
 
-// webManifest is three busybox pods, each serving its own hostname (the pod
-// name) on 8080, behind a ClusterIP and a NodePort Service. The image comes
-// from the node's images dir; nothing is ever pulled.
-const webManifest = `apiVersion: v1
-kind: Namespace
-metadata: {name: e2e-web}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: e2e-web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      # busybox httpd as PID 1 ignores SIGTERM; do not wait 30 s for it.
-      terminationGracePeriodSeconds: 2
-      containers:
-      - name: web
-        image: kedge.local/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "echo ` + startedLine + `; mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 8080 -h /www"]
-        ports: [{containerPort: 8080}]
-        readinessProbe:
-          httpGet: {path: /, port: 8080}
-          periodSeconds: 2
----
-apiVersion: v1
+// webWorkload is three busybox pods, each serving its own hostname (the
+// pod name) on 8080, behind a ClusterIP and a NodePort Service.
+func webWorkload(t *testing.T) []string {
+	web := busybox{name: "web", namespace: workloadNS, replicas: 3, www: "echo " + startedLine + "; hostname > /www/index.html"}
+	return []string{namespaceYAML(workloadNS), yamlOf(t, web.deployment()), webServices}
+}
+
+const webServices = `apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: e2e-web}
 spec:
@@ -76,13 +52,12 @@ spec:
 // The steps share the node to keep CI short, so each runs only if the
 // previous one passed.
 func TestAgentNodeRunsWorkloads(t *testing.T) {
-	a := newAgentNode(t)
+	a := newNetnsServer(t)
 	a.addImage(t, "busybox.tar")
 	// A corrupt archive beside the good one must not stop the import.
 	a.addImageFile(t, "broken.tar", randomBytes(t, 64<<10))
 	started := time.Now()
-	a.start(t)
-	a.waitForLog(t, readyLine, 120*time.Second)
+	a.startReady(t)
 
 	s := &webScenario{a: a, c: a.client(t)}
 	for _, step := range []struct {
@@ -105,7 +80,7 @@ func TestAgentNodeRunsWorkloads(t *testing.T) {
 
 // webScenario carries what one step learns to the next.
 type webScenario struct {
-	a    *agentNode
+	a    *node
 	c    *kubernetes.Clientset
 	pods []corev1.Pod // the deployment's current pods, by name
 }
@@ -113,13 +88,19 @@ type webScenario struct {
 func (s *webScenario) nodeReady(t *testing.T, since time.Time) {
 	s.a.waitNodeReady(t, since, 120*time.Second)
 	out := s.a.mustKubectl(t, "get", "nodes", "-o", "wide")
-	line := lineWith(out, s.a.net.Name)
+	line := lineWith(out, s.a.name)
 	for _, want := range []string{" Ready ", " " + s.a.net.IP.String() + " "} {
 		if !strings.Contains(line, want) {
 			t.Fatalf("kubectl get nodes -o wide: want %q in the node's line:\n%s", want, out)
 		}
 	}
 	s.a.net.HasNoRouteOut(t)
+
+	out, code := runKedge(t, nil, "status", "--run-dir", s.a.runDir, "--wait", "1m")
+	if code != 0 {
+		t.Fatalf("kedge status exited %d:\n%s", code, out)
+	}
+	mustContain(t, "kedge status", out, "): ready", "containerd", "kubelet", "kube-proxy", "flannel")
 }
 
 func (s *webScenario) brokenArchiveSkipped(t *testing.T) {
@@ -136,9 +117,7 @@ func (s *webScenario) brokenArchiveSkipped(t *testing.T) {
 }
 
 func (s *webScenario) deploymentRuns(t *testing.T) {
-	manifest := filepath.Join(s.a.dir, "web.yaml")
-	writeFile(t, manifest, webManifest)
-	s.a.mustKubectl(t, "apply", "-f", manifest)
+	s.a.apply(t, webWorkload(t)...)
 	s.a.mustKubectl(t, "rollout", "status", "deployment/web", "-n", workloadNS, rolloutWait)
 	s.pods = s.waitWebPods(t, nil)
 	pod := s.pods[0].Name
@@ -152,12 +131,12 @@ func (s *webScenario) deploymentRuns(t *testing.T) {
 
 func (s *webScenario) networking(t *testing.T) {
 	from, to := s.pods[0], s.pods[1]
-	s.expectFromPod(t, from.Name, fmt.Sprintf("http://%s:8080/", to.Status.PodIP), to.Name)
+	s.a.expectFromPod(t, workloadNS, from.Name, fmt.Sprintf("http://%s:8080/", to.Status.PodIP), to.Name)
 	svc, err := s.c.CoreV1().Services(workloadNS).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.expectFromPod(t, from.Name, fmt.Sprintf("http://%s:80/", svc.Spec.ClusterIP), s.podNames()...)
+	s.a.expectFromPod(t, workloadNS, from.Name, fmt.Sprintf("http://%s:80/", svc.Spec.ClusterIP), s.podNames()...)
 	s.expectNodePort(t)
 }
 
@@ -167,8 +146,7 @@ func (s *webScenario) restart(t *testing.T) {
 	before := podStates(s.pods)
 	s.a.stop(t)
 	since := time.Now()
-	s.a.start(t)
-	s.a.waitForLog(t, readyLine, 120*time.Second)
+	s.a.startReady(t)
 	s.a.waitNodeReady(t, since, 120*time.Second)
 	t.Logf("node Ready again %s after the restart", time.Since(since).Round(10*time.Millisecond))
 	s.pods = s.waitWebPods(t, nil)
@@ -248,21 +226,6 @@ func (s *webScenario) listWebPods(t *testing.T) []corev1.Pod {
 
 func (s *webScenario) podNames() []string { return names(s.pods) }
 
-// expectFromPod fetches url with busybox wget inside pod until the body is
-// one of want. Retries cover kube-proxy and the bridge catching up.
-func (s *webScenario) expectFromPod(t *testing.T, pod, url string, want ...string) {
-	t.Helper()
-	var out string
-	var err error
-	ok := poll(60*time.Second, 2*time.Second, func() bool {
-		out, err = s.a.kubectl("exec", "-n", workloadNS, pod, "--", "timeout", "5", "wget", "-qO-", url)
-		return err == nil && contains(want, strings.TrimSpace(out))
-	})
-	if !ok {
-		t.Fatalf("from pod %s, %s: want one of %v, got %v %q", pod, url, want, err, out)
-	}
-}
-
 // expectNodePort fetches the NodePort Service from the root namespace,
 // over the test bridge to the node's IP.
 func (s *webScenario) expectNodePort(t *testing.T) {
@@ -276,24 +239,11 @@ func (s *webScenario) expectNodePort(t *testing.T) {
 	var body string
 	ok := poll(60*time.Second, 2*time.Second, func() bool {
 		body, err = httpBody(client, url)
-		return err == nil && contains(s.podNames(), body)
+		return err == nil && slices.Contains(s.podNames(), body)
 	})
 	if !ok {
 		t.Fatalf("NodePort %s: want one of %v, got %v %q", url, s.podNames(), err, body)
 	}
-}
-
-func httpBody(c *http.Client, url string) (string, error) {
-	resp, err := c.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("%s", resp.Status)
-	}
-	return strings.TrimSpace(string(b)), err
 }
 
 // podState is what must not change when only kedge restarts.
@@ -315,49 +265,6 @@ func podStates(pods []corev1.Pod) map[string]podState {
 	return m
 }
 
-func podReady(p corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-// podSummary is one line per pod: name, phase, readiness, waiting reason.
-func podSummary(pods []corev1.Pod) string {
-	var b strings.Builder
-	for _, p := range pods {
-		fmt.Fprintf(&b, "\n  %s %s ready=%v deleting=%v", p.Name, p.Status.Phase, podReady(p), p.DeletionTimestamp != nil)
-		for _, cs := range p.Status.ContainerStatuses {
-			if w := cs.State.Waiting; w != nil {
-				fmt.Fprintf(&b, " waiting=%s: %s", w.Reason, w.Message)
-			}
-		}
-	}
-	if b.Len() == 0 {
-		return "no pods"
-	}
-	return b.String()
-}
-
-func names(pods []corev1.Pod) []string {
-	var out []string
-	for _, p := range pods {
-		out = append(out, p.Name)
-	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // containsAnyPrefix reports whether text holds the first n characters of
 // any id (crictl ps truncates container IDs to 13).
 func containsAnyPrefix(text string, ids []string, n int) bool {
@@ -372,33 +279,19 @@ func containsAnyPrefix(text string, ids []string, n int) bool {
 	return false
 }
 
-// lineWith returns the first line of text containing all of parts, or "".
-func lineWith(text string, parts ...string) string {
-	for _, line := range strings.Split(text, "\n") {
-		all := true
-		for _, p := range parts {
-			all = all && strings.Contains(line, p)
-		}
-		if all {
-			return line
-		}
-	}
-	return ""
-}
-
 // TestAgentRejectsBadInput checks flags and host problems that must stop
 // kedge before it starts anything. Each run still happens inside its own
 // test node, so a start-up that wrongly goes ahead stays confined and is
 // torn down with the node.
 func TestAgentRejectsBadInput(t *testing.T) {
 	t.Run("unknown flannel backend", func(t *testing.T) {
-		a := newAgentNode(t)
+		a := newNetnsServer(t)
 		out := a.expectEarlyFailure(t, nil, "--flannel-backend", "bogus")
 		mustContain(t, "--flannel-backend bogus", out,
 			"--flannel-backend", "bogus", "vxlan", "host-gw", "wireguard-native", "none")
 	})
 	t.Run("iptables missing", func(t *testing.T) {
-		a := newAgentNode(t)
+		a := newNetnsServer(t)
 		// The backend check is the first thing the agent does, so an empty
 		// PATH hides iptables (and nft) without breaking anything earlier.
 		out := a.expectEarlyFailure(t, []string{"PATH=/nonexistent"})
@@ -406,18 +299,12 @@ func TestAgentRejectsBadInput(t *testing.T) {
 	})
 }
 
-// expectEarlyFailure runs kedge once, wants a non-zero exit, and checks
-// that neither containerd nor the control plane got as far as starting.
-func (a *agentNode) expectEarlyFailure(t *testing.T, env []string, extra ...string) string {
+// randomBytes is a stand-in for a corrupt download.
+func randomBytes(t *testing.T, n int) []byte {
 	t.Helper()
-	out, code := a.runOnce(t, env, extra...)
-	if code == 0 {
-		t.Fatalf("kedge %s exited 0:\n%s", strings.Join(extra, " "), tail(out, 40))
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range []string{filepath.Join(a.runDir, "containerd"), a.kubeconfig} {
-		if _, err := os.Stat(p); err == nil {
-			t.Errorf("%s exists: kedge started things before rejecting its input:\n%s", p, tail(out, 40))
-		}
-	}
-	return out
+	return b
 }

@@ -9,17 +9,36 @@ import (
 	"testing"
 )
 
+// k8sVersion is the k8s.io/kubernetes version go.mod requires, the one the
+// Makefile stamps the binaries with (K8S_VERSION), read from the same line.
+func k8sVersion(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatalf("the Kubernetes version comes from go.mod: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "k8s.io/kubernetes" && strings.HasPrefix(f[1], "v") {
+			return f[1]
+		}
+	}
+	t.Fatal("../go.mod has no k8s.io/kubernetes requirement to take the Kubernetes version from")
+	return ""
+}
+
 func TestVersion(t *testing.T) {
+	k8s := k8sVersion(t)
 	out, code := runKedge(t, nil, "--version")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, out)
 	}
-	mustContain(t, "kedge --version", out, "kedge version", "kubernetes v1.36.3", "go go1.")
+	mustContain(t, "kedge --version", out, "kedge version", "kubernetes "+k8s, "go go1.")
 }
 
 // TestStaticBinaries checks every built architecture with file(1) and runs
 // the arm builds' --version under qemu-user.
 func TestStaticBinaries(t *testing.T) {
+	k8s := k8sVersion(t)
 	cases := map[string]string{
 		"KEDGE_BIN":       "x86-64",
 		"KEDGE_BIN_ARM64": "ARM aarch64",
@@ -48,8 +67,8 @@ func TestStaticBinaries(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s %s --version: %v\n%s", run[0], bin, err, out)
 		}
-		if !strings.Contains(string(out), "kubernetes v1.36.3") || !strings.Contains(string(out), run[1]) {
-			t.Fatalf("%s --version: %s", bin, out)
+		if !strings.Contains(string(out), "kubernetes "+k8s) || !strings.Contains(string(out), run[1]) {
+			t.Fatalf("%s --version: %s, want kubernetes %s and %s", bin, out, k8s, run[1])
 		}
 	}
 }

@@ -6,8 +6,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,69 +15,47 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"github.com/kedge-io/kedge/tests/netns"
 )
 
 const (
 	clusterNS    = "e2e-cluster"
-	agentReady   = "kedge agent is ready"
 	monitorGrace = "--kube-controller-manager-arg=node-monitor-grace-period=20s"
 )
 
-// clusterManifest is a DaemonSet and six web pods spread over the nodes.
-// The short not-ready/unreachable tolerations let a lost node's pods move
-// within the test instead of after the default five minutes.
-const clusterManifest = `apiVersion: v1
-kind: Namespace
-metadata: {name: e2e-cluster}
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: every-node, namespace: e2e-cluster}
-spec:
-  selector: {matchLabels: {app: every-node}}
-  template:
-    metadata: {labels: {app: every-node}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: sleep
-        image: kedge.local/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: ["sleep", "100000"]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: e2e-cluster}
-spec:
-  replicas: 6
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 2
-      topologySpreadConstraints:
-      - maxSkew: 1
-        topologyKey: kubernetes.io/hostname
-        whenUnsatisfiable: DoNotSchedule
-        # A lost node is tainted; without Honor it would still count as
-        # an empty domain and block the replacements.
-        nodeTaintsPolicy: Honor
-        labelSelector: {matchLabels: {app: web}}
-      tolerations:
-      - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 5}
-      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 5}
-      containers:
-      - name: web
-        image: kedge.local/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "mkdir -p /www; hostname > /www/index.html; exec httpd -f -p 8080 -h /www"]
-        readinessProbe:
-          httpGet: {path: /, port: 8080}
-          periodSeconds: 2
----
-apiVersion: v1
+// clusterWorkloads are a DaemonSet and six web pods spread over the nodes,
+// behind a NodePort Service.
+func clusterWorkloads(t *testing.T) []string {
+	everyNode := busybox{name: "every-node", namespace: clusterNS, command: []string{"sleep", "100000"}}
+	web := busybox{name: "web", namespace: clusterNS, replicas: 6, www: "hostname > /www/index.html"}.deployment()
+	spreadOverNodes(&web.Spec.Template.Spec, "web")
+	return []string{namespaceYAML(clusterNS), yamlOf(t, everyNode.daemonSet()), yamlOf(t, web), clusterService}
+}
+
+// spreadOverNodes puts the app's pods evenly on the nodes. Short
+// not-ready/unreachable tolerations let a lost node's pods move within the
+// test instead of after the default five minutes.
+func spreadOverNodes(spec *corev1.PodSpec, app string) {
+	spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+		MaxSkew:           1,
+		TopologyKey:       "kubernetes.io/hostname",
+		WhenUnsatisfiable: corev1.DoNotSchedule,
+		// A lost node is tainted; without Honor it would still count as
+		// an empty domain and block the replacements.
+		NodeTaintsPolicy: ptr.To(corev1.NodeInclusionPolicyHonor),
+		LabelSelector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": app}},
+	}}
+	for _, taint := range []string{"node.kubernetes.io/unreachable", "node.kubernetes.io/not-ready"} {
+		spec.Tolerations = append(spec.Tolerations, corev1.Toleration{
+			Key: taint, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute,
+			TolerationSeconds: ptr.To[int64](5),
+		})
+	}
+}
+
+const clusterService = `apiVersion: v1
 kind: Service
 metadata: {name: web, namespace: e2e-cluster}
 spec:
@@ -92,7 +70,7 @@ type cluster struct {
 	// root owns the nodes' temp dirs: a subtest's would make socket
 	// paths longer than Linux allows.
 	root                   *testing.T
-	server, agent1, agent2 *agentNode
+	server, agent1, agent2 *node
 	spare                  *netns.Node
 	c                      *kubernetes.Clientset
 	token                  string
@@ -103,16 +81,13 @@ type cluster struct {
 // refused joins, a server outage, extra tokens, and a lost node. The steps
 // share the cluster and stop at the first failure.
 func TestClusterOfThree(t *testing.T) {
-	requireAgentHost(t)
-	keepKernelTunables(t)
-	top := netns.New(t, 4)
+	top := newTopology(t, 4)
 	k := &cluster{root: t, spare: top.Nodes[3]}
-	k.server = newClusterNode(t, top.Nodes[0], "server", monitorGrace)
+	k.server = newNode(t, nodeSpec{net: top.Nodes[0], flags: []string{monitorGrace}})
 	k.server.addImage(t, "busybox.tar")
-	k.server.start(t)
-	k.server.waitForLog(t, readyLine, 120*time.Second)
+	k.server.startReady(t)
 	k.c = k.server.client(t)
-	k.token = strings.TrimSpace(readFile(t, filepath.Join(k.server.dataDir, "server", "token")))
+	k.token = k.server.token(t)
 	for _, step := range []struct {
 		name string
 		run  func(*testing.T)
@@ -130,14 +105,10 @@ func TestClusterOfThree(t *testing.T) {
 	}
 }
 
-func (k *cluster) serverURL() string {
-	return fmt.Sprintf("https://%s:%d", k.server.net.IP, apiPort)
-}
-
-// newAgent prepares an agent in node joining with extra flags.
-func (k *cluster) newAgent(t *testing.T, node *netns.Node, extra ...string) *agentNode {
+// newAgent prepares an agent in the test node in, joining with flags.
+func (k *cluster) newAgent(t *testing.T, in *netns.Node, flags ...string) *node {
 	t.Helper()
-	a := newClusterNode(k.root, node, "agent", append([]string{"--server", k.serverURL()}, extra...)...)
+	a := k.server.joinAgent(k.root, in, flags...)
 	a.addImage(t, "busybox.tar")
 	return a
 }
@@ -148,38 +119,38 @@ func (k *cluster) join(t *testing.T, top *netns.Topology) {
 	since := time.Now()
 	k.agent1 = k.newAgent(t, top.Nodes[1], "--token-file", tokenFile)
 	k.agent2 = k.newAgent(t, top.Nodes[2], "--token", k.token)
-	for _, a := range []*agentNode{k.agent1, k.agent2} {
+	for _, a := range []*node{k.agent1, k.agent2} {
 		a.start(t)
 	}
-	for _, a := range []*agentNode{k.agent1, k.agent2} {
-		a.waitForLog(t, agentReady, 120*time.Second)
+	for _, a := range []*node{k.agent1, k.agent2} {
+		a.waitForLog(t, agentReadyLine, 120*time.Second)
 	}
 	k.waitReady(t, since, k.server, k.agent1, k.agent2)
 	t.Logf("agents Ready %s after start", time.Since(since).Round(10*time.Millisecond))
 	cidrs := map[string]string{}
-	for _, a := range []*agentNode{k.server, k.agent1, k.agent2} {
-		node, err := k.c.CoreV1().Nodes().Get(context.Background(), a.net.Name, metav1.GetOptions{})
+	for _, a := range []*node{k.server, k.agent1, k.agent2} {
+		obj, err := k.c.CoreV1().Nodes().Get(context.Background(), a.name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if other, dup := cidrs[node.Spec.PodCIDR]; dup || node.Spec.PodCIDR == "" {
-			t.Fatalf("node %s pod CIDR %q (also %s)", a.net.Name, node.Spec.PodCIDR, other)
+		if other, dup := cidrs[obj.Spec.PodCIDR]; dup || obj.Spec.PodCIDR == "" {
+			t.Fatalf("node %s pod CIDR %q (also %s)", a.name, obj.Spec.PodCIDR, other)
 		}
-		cidrs[node.Spec.PodCIDR] = a.net.Name
+		cidrs[obj.Spec.PodCIDR] = a.name
 	}
-	for _, a := range []*agentNode{k.agent1, k.agent2} {
+	for _, a := range []*node{k.agent1, k.agent2} {
 		a.net.HasNoRouteOut(t)
 	}
 }
 
 // waitReady waits until every node is Ready with a heartbeat after since.
-func (k *cluster) waitReady(t *testing.T, since time.Time, nodes ...*agentNode) {
+func (k *cluster) waitReady(t *testing.T, since time.Time, nodes ...*node) {
 	t.Helper()
 	var last string
 	ok := poll(120*time.Second, 2*time.Second, func() bool {
 		for _, a := range nodes {
-			if last = a.nodeState(k.c, since); last != "" {
-				last = a.net.Name + ": " + last
+			if last = nodeState(k.c, a.name, since); last != "" {
+				last = a.name + ": " + last
 				return false
 			}
 		}
@@ -203,14 +174,14 @@ func (k *cluster) refusals(t *testing.T) {
 	}{
 		{"wrong token", "refused-token", "K10" + hash + "::server:wrong", "invalid join token"},
 		{"tampered CA hash", "refused-hash", "K10" + flipped + hash[1:] + "::" + secret, "does not match the token's CA hash"},
-		{"node name of another machine", k.agent1.net.Name, k.token, "already registered by another machine"},
+		{"node name of another machine", k.agent1.name, k.token, "already registered by another machine"},
 	} {
 		a := k.newAgent(t, k.spare, "--token", tc.token)
 		out, code := a.runOnce(t, nil, "--node-name", tc.node)
 		if code == 0 || !strings.Contains(out, tc.want) {
 			t.Errorf("%s: exit %d, want an error with %q:\n%s", tc.name, code, tc.want, tail(out, 20))
 		}
-		if tc.node != k.agent1.net.Name {
+		if tc.node != k.agent1.name {
 			if _, err := k.c.CoreV1().Nodes().Get(context.Background(), tc.node, metav1.GetOptions{}); err == nil {
 				t.Errorf("%s: node %s registered", tc.name, tc.node)
 			}
@@ -220,9 +191,7 @@ func (k *cluster) refusals(t *testing.T) {
 }
 
 func (k *cluster) workloads(t *testing.T) {
-	manifest := filepath.Join(t.TempDir(), "cluster.yaml")
-	writeFile(t, manifest, clusterManifest)
-	k.server.mustKubectl(t, "apply", "-f", manifest)
+	k.server.apply(t, clusterWorkloads(t)...)
 	k.server.mustKubectl(t, "rollout", "status", "-n", clusterNS, "daemonset/every-node", rolloutWait)
 	k.server.mustKubectl(t, "rollout", "status", "-n", clusterNS, "deployment/web", rolloutWait)
 	perNode := map[string]int{}
@@ -230,25 +199,25 @@ func (k *cluster) workloads(t *testing.T) {
 		perNode[p.Spec.NodeName]++
 	}
 	web := k.pods(t, "app=web")
-	for _, a := range []*agentNode{k.server, k.agent1, k.agent2} {
-		if perNode[a.net.Name] != 1 {
+	for _, a := range []*node{k.server, k.agent1, k.agent2} {
+		if perNode[a.name] != 1 {
 			t.Errorf("DaemonSet pods per node: %v", perNode)
 		}
-		if len(onNode(web, a.net.Name)) == 0 {
-			t.Errorf("no web pod on %s: %s", a.net.Name, podSummary(web))
+		if len(onNode(web, a.name)) == 0 {
+			t.Errorf("no web pod on %s: %s", a.name, podSummary(web))
 		}
 	}
-	from, to := onNode(web, k.agent1.net.Name)[0], onNode(web, k.agent2.net.Name)[0]
-	k.expectFromPod(t, from.Name, "http://"+to.Status.PodIP+":8080/", to.Name)
+	from, to := onNode(web, k.agent1.name)[0], onNode(web, k.agent2.name)[0]
+	k.server.expectFromPod(t, clusterNS, from.Name, "http://"+to.Status.PodIP+":8080/", to.Name)
 	svc, err := k.c.CoreV1().Services(clusterNS).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	k.expectFromPod(t, from.Name, "http://"+svc.Spec.ClusterIP+"/", names(web)...)
+	k.server.expectFromPod(t, clusterNS, from.Name, "http://"+svc.Spec.ClusterIP+"/", names(web)...)
 	// By name, through the packaged CoreDNS, wherever it was scheduled.
 	k.server.mustKubectl(t, "rollout", "status", "-n", "kube-system", "deployment/coredns", rolloutWait)
-	k.expectFromPod(t, from.Name, "http://web."+clusterNS+".svc.cluster.local/", names(web)...)
-	for _, a := range []*agentNode{k.server, k.agent1, k.agent2} {
+	k.server.expectFromPod(t, clusterNS, from.Name, "http://web."+clusterNS+".svc.cluster.local/", names(web)...)
+	for _, a := range []*node{k.server, k.agent1, k.agent2} {
 		k.expectNodePort(t, a, names(web))
 	}
 }
@@ -272,30 +241,16 @@ func onNode(pods []corev1.Pod, node string) []corev1.Pod {
 	return out
 }
 
-// expectFromPod fetches url with busybox wget inside pod.
-func (k *cluster) expectFromPod(t *testing.T, pod, url string, want ...string) {
-	t.Helper()
-	var out string
-	var err error
-	ok := poll(60*time.Second, 2*time.Second, func() bool {
-		out, err = k.server.kubectl("exec", "-n", clusterNS, pod, "--", "timeout", "5", "wget", "-qO-", url)
-		return err == nil && contains(want, strings.TrimSpace(out))
-	})
-	if !ok {
-		t.Fatalf("from pod %s, %s: want one of %v, got %v %q", pod, url, want, err, out)
-	}
-}
-
 // expectNodePort fetches the web Service on a node's IP from the root
 // namespace, over the test bridge.
-func (k *cluster) expectNodePort(t *testing.T, a *agentNode, want []string) {
+func (k *cluster) expectNodePort(t *testing.T, a *node, want []string) {
 	t.Helper()
-	if body, err := k.nodePort(t, a); err != nil || !contains(want, body) {
-		t.Fatalf("NodePort on %s: got %q, %v; want one of %v", a.net.Name, body, err, want)
+	if body, err := k.nodePort(t, a); err != nil || !slices.Contains(want, body) {
+		t.Fatalf("NodePort on %s: got %q, %v; want one of %v", a.name, body, err, want)
 	}
 }
 
-func (k *cluster) nodePort(t *testing.T, a *agentNode) (string, error) {
+func (k *cluster) nodePort(t *testing.T, a *node) (string, error) {
 	t.Helper()
 	svc, err := k.c.CoreV1().Services(clusterNS).Get(context.Background(), "web", metav1.GetOptions{})
 	if err != nil {
@@ -304,7 +259,7 @@ func (k *cluster) nodePort(t *testing.T, a *agentNode) (string, error) {
 	return k.nodePortAt(a, svc.Spec.Ports[0].NodePort)
 }
 
-func (k *cluster) nodePortAt(a *agentNode, port int32) (string, error) {
+func (k *cluster) nodePortAt(a *node, port int32) (string, error) {
 	client := &http.Client{Timeout: 5 * time.Second}
 	var body string
 	var err error
@@ -326,20 +281,19 @@ func (k *cluster) serverOutage(t *testing.T) {
 	pids := []int{k.agent1.cmd.Process.Pid, k.agent2.cmd.Process.Pid}
 	k.server.stop(t)
 	for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Second) {
-		for _, a := range []*agentNode{k.agent1, k.agent2} {
+		for _, a := range []*node{k.agent1, k.agent2} {
 			if _, err := k.nodePortAt(a, port); err != nil {
-				t.Fatalf("NodePort on %s while the server is down: %v", a.net.Name, err)
+				t.Fatalf("NodePort on %s while the server is down: %v", a.name, err)
 			}
 		}
 	}
 	since := time.Now()
-	k.server.start(t)
-	k.server.waitForLog(t, readyLine, 120*time.Second)
+	k.server.startReady(t)
 	k.waitReady(t, since, k.server, k.agent1, k.agent2)
 	t.Logf("all nodes Ready %s after the server restarted", time.Since(since).Round(10*time.Millisecond))
-	for i, a := range []*agentNode{k.agent1, k.agent2} {
+	for i, a := range []*node{k.agent1, k.agent2} {
 		if !a.running() || a.cmd.Process.Pid != pids[i] {
-			t.Errorf("agent %s was restarted", a.net.Name)
+			t.Errorf("agent %s was restarted", a.name)
 		}
 	}
 }
@@ -355,9 +309,8 @@ func (k *cluster) tokens(t *testing.T) {
 	id := strings.SplitN(strings.SplitN(created, "::", 2)[1], ".", 2)[0]
 	joined := k.newAgent(t, k.spare, "--token", created, "--node-name", "token-joined")
 	since := time.Now()
-	joined.start(t)
-	joined.waitForLog(t, agentReady, 120*time.Second)
-	state := func() string { return (&agentNode{net: &netns.Node{Name: "token-joined"}}).nodeState(k.c, since) }
+	joined.startReady(t)
+	state := func() string { return nodeState(k.c, "token-joined", since) }
 	if !poll(120*time.Second, 2*time.Second, func() bool { return state() == "" }) {
 		t.Fatalf("node joined with a created token is not Ready: %s", state())
 	}
@@ -376,7 +329,7 @@ func (k *cluster) tokens(t *testing.T) {
 // lostNode kills agent 2 as a machine dies: its node turns NotReady and
 // the web pods run six strong on the other nodes.
 func (k *cluster) lostNode(t *testing.T) {
-	lost := k.agent2.net.Name
+	lost := k.agent2.name
 	if err := k.agent2.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -385,8 +338,8 @@ func (k *cluster) lostNode(t *testing.T) {
 	var web []corev1.Pod
 	ok := poll(180*time.Second, 3*time.Second, func() bool {
 		web = k.pods(t, "app=web")
-		running := len(onNode(web, k.server.net.Name)) + len(onNode(web, k.agent1.net.Name))
-		return k.agent2.nodeState(k.c, begin) != "" && running == 6
+		running := len(onNode(web, k.server.name)) + len(onNode(web, k.agent1.name))
+		return nodeState(k.c, lost, begin) != "" && running == 6
 	})
 	if !ok {
 		t.Fatalf("after losing %s: %s\n%s", lost, podSummary(web), k.server.mustKubectl(t, "get", "nodes"))
@@ -394,47 +347,31 @@ func (k *cluster) lostNode(t *testing.T) {
 	t.Logf("pods of %s running elsewhere %s after it died", lost, time.Since(begin).Round(time.Second))
 }
 
-func readFile(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
 // TestHostGatewayBackend joins an agent to a server on one layer-2
 // segment with --flannel-backend=host-gw and --flannel-iface: pod traffic
 // between the nodes goes over plain routes, no VXLAN device.
 func TestHostGatewayBackend(t *testing.T) {
-	requireAgentHost(t)
-	keepKernelTunables(t)
-	top := netns.New(t, 2)
+	top := newTopology(t, 2)
 	k := &cluster{root: t}
-	k.server = newClusterNode(t, top.Nodes[0], "server", "--flannel-backend=host-gw", "--flannel-iface=eth0")
+	k.server = newNode(t, nodeSpec{net: top.Nodes[0], flags: []string{"--flannel-backend=host-gw", "--flannel-iface=eth0"}})
 	k.server.addImage(t, "busybox.tar")
-	k.server.start(t)
-	k.server.waitForLog(t, readyLine, 120*time.Second)
+	k.server.startReady(t)
 	k.c = k.server.client(t)
-	token := strings.TrimSpace(readFile(t, filepath.Join(k.server.dataDir, "server", "token")))
 	since := time.Now()
-	k.agent1 = k.newAgent(t, top.Nodes[1], "--token", token, "--flannel-iface=eth0")
-	k.agent1.start(t)
-	k.agent1.waitForLog(t, agentReady, 120*time.Second)
+	k.agent1 = k.newAgent(t, top.Nodes[1], "--token", k.server.token(t), "--flannel-iface=eth0")
+	k.agent1.startReady(t)
 	k.waitReady(t, since, k.server, k.agent1)
 	if !strings.Contains(k.agent1.runLog(), "flannel host-gw") {
 		t.Fatalf("the agent did not take the server's host-gw backend:\n%s", tail(k.agent1.runLog(), 30))
 	}
-	manifest := filepath.Join(t.TempDir(), "cluster.yaml")
-	writeFile(t, manifest, clusterManifest)
-	k.server.mustKubectl(t, "apply", "-f", manifest)
+	k.server.apply(t, clusterWorkloads(t)...)
 	k.server.mustKubectl(t, "rollout", "status", "-n", clusterNS, "deployment/web", rolloutWait)
 	web := k.pods(t, "app=web")
-	from, to := onNode(web, k.server.net.Name), onNode(web, k.agent1.net.Name)
+	from, to := onNode(web, k.server.name), onNode(web, k.agent1.name)
 	if len(from) == 0 || len(to) == 0 {
 		t.Fatalf("web pods not on both nodes: %s", podSummary(web))
 	}
-	k.expectFromPod(t, from[0].Name, "http://"+to[0].Status.PodIP+":8080/", to[0].Name)
+	k.server.expectFromPod(t, clusterNS, from[0].Name, "http://"+to[0].Status.PodIP+":8080/", to[0].Name)
 	cmd, err := k.agent1.net.Spawn("ip", "-o", "link", "show", "flannel.1")
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -34,42 +35,16 @@ const pkgNS = "e2e-pkg"
 // with: two web apps (B also answers on /b, and has a CPU request for the
 // autoscaler), a headless Service over A, and a pod to run lookups from,
 // in pkgNS, which deployApps creates first for the TLS Secret.
-const packagedApps = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app-a, namespace: e2e-pkg}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app-a}}
-  template:
-    metadata: {labels: {app: app-a}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: web
-        image: kedge.local/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "mkdir -p /www; echo app-a > /www/index.html; exec httpd -f -p 8080 -h /www"]
-        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 2}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app-b, namespace: e2e-pkg}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: app-b}}
-  template:
-    metadata: {labels: {app: app-b}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: web
-        image: kedge.local/busybox:1.35.0
-        imagePullPolicy: IfNotPresent
-        command: ["sh", "-c", "mkdir -p /www; echo app-b > /www/index.html; echo app-b > /www/b; exec httpd -f -p 8080 -h /www"]
-        resources: {requests: {cpu: 20m}}
-        readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 2}
----
-apiVersion: v1
+func packagedApps(t *testing.T) []string {
+	appA := busybox{name: "app-a", namespace: pkgNS, www: "echo app-a > /www/index.html"}
+	appB := busybox{name: "app-b", namespace: pkgNS, www: "echo app-b > /www/index.html; echo app-b > /www/b"}.deployment()
+	appB.Spec.Template.Spec.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("20m")}
+	client := busybox{name: "client", namespace: pkgNS, command: []string{"sleep", "100000"}}
+	return []string{yamlOf(t, appA.deployment()), yamlOf(t, appB), yamlOf(t, client.pod()), packagedRoutes}
+}
+
+// packagedRoutes are the apps' Services and Ingresses.
+const packagedRoutes = `apiVersion: v1
 kind: Service
 metadata: {name: app-a, namespace: e2e-pkg}
 spec:
@@ -90,17 +65,6 @@ spec:
   clusterIP: None
   selector: {app: app-a}
   ports: [{port: 8080}]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: e2e-pkg}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: client
-    image: kedge.local/busybox:1.35.0
-    imagePullPolicy: IfNotPresent
-    command: ["sleep", "100000"]
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -135,9 +99,8 @@ var packagedPods = []string{"coredns", "local-path-provisioner", "metrics-server
 // component the way a user would. The steps share the node and stop at
 // the first failure.
 func TestPackagedComponents(t *testing.T) {
-	a := newAgentNode(t)
-	a.start(t)
-	a.waitForLog(t, readyLine, 120*time.Second)
+	a := newNetnsServer(t)
+	a.startReady(t)
 	p := &packaged{a: a, c: a.client(t)}
 	a.waitNodeReady(t, time.Time{}, 120*time.Second)
 	p.ready = time.Now()
@@ -163,7 +126,7 @@ func TestPackagedComponents(t *testing.T) {
 }
 
 type packaged struct {
-	a     *agentNode
+	a     *node
 	c     *kubernetes.Clientset
 	ready time.Time // node Ready
 }
@@ -331,9 +294,7 @@ func (p *packaged) deployApps(t *testing.T) {
 	if _, err := p.c.CoreV1().Secrets(pkgNS).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	manifest := filepath.Join(p.a.dir, "apps.yaml")
-	writeFile(t, manifest, packagedApps)
-	p.a.mustKubectl(t, "apply", "-f", manifest)
+	p.a.apply(t, packagedApps(t)...)
 	for _, d := range []string{"deployment/app-a", "deployment/app-b"} {
 		p.a.mustKubectl(t, "rollout", "status", "-n", pkgNS, d, rolloutWait)
 	}
@@ -388,13 +349,13 @@ func (p *packaged) dns(t *testing.T) {
 	// busybox nslookup ignores the search path; ping resolves through
 	// the C library like most programs, with the pod's search domains.
 	p.expectResolved(t, "kubernetes.default", kube.Spec.ClusterIP)
-	p.expectResolved(t, p.a.net.Name, p.a.net.IP.String()) // from NodeHosts
+	p.expectResolved(t, p.a.name, p.a.net.IP.String()) // from NodeHosts
 	for _, c := range []struct{ name, want string }{
 		{"kubernetes.default.svc.cluster.local", kube.Spec.ClusterIP},
 		{"app-a." + pkgNS + ".svc.cluster.local", appA.Spec.ClusterIP},
 		{"peers." + pkgNS + ".svc.cluster.local", podIP},
 		{strings.ReplaceAll(podIP, ".", "-") + ".peers." + pkgNS + ".svc.cluster.local", podIP},
-		{p.a.net.Name + ".", p.a.net.IP.String()},
+		{p.a.name + ".", p.a.net.IP.String()},
 		{netns.UpstreamName, netns.UpstreamIP},
 	} {
 		p.expectLookup(t, c.name, c.want)
@@ -542,22 +503,13 @@ func (p *packaged) waitEventOn(t *testing.T, ns, name, reason string) {
 }
 
 // volumePod writes (or reads) /data/file on the claim "data".
-func volumePod(name, script string) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s, namespace: e2e-pkg}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: c
-    image: kedge.local/busybox:1.35.0
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", %q]
-    volumeMounts: [{name: data, mountPath: /data}]
-  volumes:
-  - name: data
-    persistentVolumeClaim: {claimName: data}
-`, name, script)
+func volumePod(t *testing.T, name, script string) string {
+	pod := busybox{name: name, namespace: pkgNS, command: []string{"sh", "-c", script}}.pod()
+	pod.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+	pod.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+		PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"},
+	}}}
+	return yamlOf(t, pod)
 }
 
 const claim = `apiVersion: v1
@@ -570,8 +522,8 @@ spec:
 
 func (p *packaged) storage(t *testing.T) {
 	ctx := context.Background()
-	p.applyText(t, "claim.yaml", claim)
-	p.applyText(t, "writer.yaml", volumePod("writer", "echo kept > /data/file; sleep 100000"))
+	p.a.apply(t, claim)
+	p.a.apply(t, volumePod(t, "writer", "echo kept > /data/file; sleep 100000"))
 	p.a.mustKubectl(t, "wait", "-n", pkgNS, "--for=condition=Ready", "pod/writer", "--timeout=120s")
 	pvc, err := p.c.CoreV1().PersistentVolumeClaims(pkgNS).Get(ctx, "data", metav1.GetOptions{})
 	if err != nil || pvc.Status.Phase != corev1.ClaimBound {
@@ -589,7 +541,7 @@ func (p *packaged) storage(t *testing.T) {
 		t.Errorf("volume at %q, want under %s/storage", dir, p.a.dataDir)
 	}
 	p.a.mustKubectl(t, "delete", "pod", "-n", pkgNS, "writer", "--timeout=60s")
-	p.applyText(t, "reader.yaml", volumePod("reader", "cat /data/file; sleep 100000"))
+	p.a.apply(t, volumePod(t, "reader", "cat /data/file; sleep 100000"))
 	p.a.mustKubectl(t, "wait", "-n", pkgNS, "--for=condition=Ready", "pod/reader", "--timeout=120s")
 	if out := p.a.mustKubectl(t, "logs", "-n", pkgNS, "reader"); strings.TrimSpace(out) != "kept" {
 		t.Fatalf("the new pod reads %q from the volume, want \"kept\"", out)
@@ -614,16 +566,9 @@ func volumeDir(pv *corev1.PersistentVolume) string {
 	return ""
 }
 
-func (p *packaged) applyText(t *testing.T, name, manifest string) {
-	t.Helper()
-	path := filepath.Join(p.a.dir, name)
-	writeFile(t, path, manifest)
-	p.a.mustKubectl(t, "apply", "-f", path)
-}
-
 func (p *packaged) metrics(t *testing.T) {
 	begin := time.Now()
-	p.expectTop(t, []string{"top", "nodes"}, p.a.net.Name)
+	p.expectTop(t, []string{"top", "nodes"}, p.a.name)
 	p.expectTop(t, []string{"top", "pods", "-A"}, "coredns-")
 	t.Logf("kubectl top answered %s after the metrics step began", time.Since(begin).Round(time.Second))
 	p.a.mustKubectl(t, "autoscale", "deployment/app-b", "-n", pkgNS, "--cpu-percent=50", "--min=1", "--max=2")
@@ -664,8 +609,7 @@ func (p *packaged) expectTop(t *testing.T, args []string, want string) {
 func (p *packaged) disableTraefik(t *testing.T) {
 	p.a.stop(t)
 	p.a.args = append(p.a.args, "--disable", "traefik")
-	p.a.start(t)
-	p.a.waitForLog(t, readyLine, 120*time.Second)
+	p.a.startReady(t)
 	ctx := context.Background()
 	p.waitGone(t, "Deployment kube-system/traefik", func(ctx context.Context) error {
 		_, err := p.c.AppsV1().Deployments("kube-system").Get(ctx, "traefik", metav1.GetOptions{})

@@ -29,30 +29,21 @@ const (
 	dnsQueries       = 200
 )
 
-// noPackaged turns every packaged pod off, for the benchmarks of the node
-// runtime alone (issues 3 and 5): they are workloads there.
-var noPackaged = []string{"--disable", "coredns,traefik,local-storage,metrics-server"}
-
 // TestPackagedBenchmark starts a server from an empty data dir with its
 // embedded images, times it to all packaged pods Ready, then measures
 // CoreDNS from inside a pod's network namespace, ingress throughput from
 // the root namespace with wrk, and the idle node's RSS including the
 // system pods. It reports; it never fails on a figure.
 func TestPackagedBenchmark(t *testing.T) {
-	if os.Getenv("KEDGE_BENCH") != "1" {
-		t.Skip("benchmark: set KEDGE_BENCH=1 (`make bench` does)")
-	}
+	requireBench(t)
 	if _, err := exec.LookPath("wrk"); err != nil {
 		t.Fatal("wrk not found: `make bench` installs it (Debian package wrk)")
 	}
 	rssAfter := envInt(t, "RSS_AFTER", 60)
-	a := newAgentNode(t)
-	if _, err := a.net.Spawn("true"); err != nil { // mount namespace, not timed
-		t.Fatal(err)
-	}
+	a := newNetnsServer(t)
+	a.prepareMountNS(t)
 	start := time.Now()
-	a.start(t)
-	a.waitForLog(t, readyLine, 120*time.Second)
+	a.startReady(t)
 	p := &packaged{a: a, c: a.client(t)}
 	var summary string
 	if !poll(240*time.Second, 250*time.Millisecond, func() bool {
@@ -70,21 +61,19 @@ func TestPackagedBenchmark(t *testing.T) {
 	time.Sleep(time.Duration(rssAfter) * time.Second)
 	idle := sampleProcs(t, a.cmd.Process.Pid)
 
-	fmt.Printf("\npackaged components: one server, empty data dir, embedded images, test network namespace\n")
-	fmt.Printf("\n%-44s %-16s %s\n", "figure", "value", "aim")
-	row := func(figure, value, aim string) { fmt.Printf("%-44s %-16s %s\n", figure, value, aim) }
+	benchHeader("packaged components: one server, empty data dir, embedded images, test network namespace")
 	for _, arch := range []string{"amd64", "arm64", "arm"} {
-		row("images archive "+arch+" (zstd)", archiveSize(arch), "")
+		benchRow("images archive "+arch+" (zstd)", archiveSize(arch), "")
 	}
-	row("cold start to all packaged pods Ready", ms(allReady), aimDur(allReady, aimPackagedReady))
-	row(fmt.Sprintf("CoreDNS query from a pod, median of %d", len(dnsLat)), us(median(dnsLat)), "")
-	row("  p95", us(percentile(dnsLat, 95)), "")
-	row("ingress requests/s (wrk, busybox httpd)", reqs, "")
-	node := idle.rss(roleKedge, roleContainerd, roleOther, roleShim, rolePod)
-	row(fmt.Sprintf("idle node RSS %ds after the apps left", rssAfter), mib(node), aimBytes(node, aimNodeIdleRSS))
-	row("  kedge", mib(idle.rss(roleKedge)), "")
-	row("  containerd + shims", mib(idle.rss(roleContainerd, roleShim, roleOther)), "")
-	row(fmt.Sprintf("  system pods' processes (%d)", idle.count(rolePod)), mib(idle.rss(rolePod)), "")
+	benchRow("cold start to all packaged pods Ready", ms(allReady), aimDur(allReady, aimPackagedReady))
+	benchRow(fmt.Sprintf("CoreDNS query from a pod, median of %d", len(dnsLat)), us(median(dnsLat)), "")
+	benchRow("  p95", us(percentile(dnsLat, 95)), "")
+	benchRow("ingress requests/s (wrk, busybox httpd)", reqs, "")
+	nodeRSS := idle.rss(roleKedge, roleContainerd, roleOther, roleShim, rolePod)
+	benchRow(fmt.Sprintf("idle node RSS %ds after the apps left", rssAfter), mib(nodeRSS), aimBytes(nodeRSS, aimNodeIdleRSS))
+	benchRow("  kedge", mib(idle.rss(roleKedge)), "")
+	benchRow("  containerd + shims", mib(idle.rss(roleContainerd, roleShim, roleOther)), "")
+	benchRow(fmt.Sprintf("  system pods' processes (%d)", idle.count(rolePod)), mib(idle.rss(rolePod)), "")
 	fmt.Print(`
 DNS: A queries for kubernetes.default.svc.cluster.local sent to the
   cluster DNS IP from the client pod's network namespace, one at a time,
@@ -107,8 +96,6 @@ func archiveSize(arch string) string {
 	}
 	return fmt.Sprintf("%.1f MiB", float64(fi.Size())/(1<<20))
 }
-
-func us(d time.Duration) string { return fmt.Sprintf("%d µs", d.Microseconds()) }
 
 // dnsLatency times A queries to the cluster DNS from the client pod's
 // network namespace, reached through its pause process's /proc entry.

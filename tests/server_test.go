@@ -5,26 +5,35 @@ package tests
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-const readyLine = "kedge server is ready"
-
 // TestServerKeepsStateAcrossRestart is the integration scenario:
 // 100 ConfigMaps survive a SIGTERM and a second start on the same data dir.
 func TestServerKeepsStateAcrossRestart(t *testing.T) {
-	n := newNode(t)
-	n.start()
-	n.waitForLog(readyLine, 90*time.Second)
+	n := newHostServer(t)
+	n.startReady(t)
+
+	t.Run("kedge status reports every component ready", func(t *testing.T) {
+		out, code := runKedge(t, nil, "status", "--run-dir", n.runDir, "--wait", "1m")
+		if code != 0 {
+			t.Fatalf("kedge status exited %d:\n%s", code, out)
+		}
+		mustContain(t, "kedge status", out, "kedge server (pid ", "): ready", "datastore", "kube-apiserver", "kube-scheduler")
+		if strings.Contains(out, "not ready") {
+			t.Fatalf("a component is not ready:\n%s", out)
+		}
+	})
 
 	ctx := context.Background()
 	ns := "persist-test"
-	c := n.client()
+	c := n.client(t)
 	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -39,20 +48,14 @@ func TestServerKeepsStateAcrossRestart(t *testing.T) {
 	}
 
 	t.Run("second server on the same port fails", func(t *testing.T) {
-		other := newNode(t)
-		other.args = append(other.args, "--https-listen-port", strconv.Itoa(n.port))
-		out, code := runKedge(t, nil, other.args...)
-		if code == 0 {
-			t.Fatalf("second server exited 0:\n%s", out)
-		}
+		out := newHostServer(t).expectFailure(t, nil, "--https-listen-port", strconv.Itoa(n.port))
 		mustContain(t, "second server", out, "already in use", strconv.Itoa(n.port))
 	})
 
-	n.stop()
-	n.start()
-	n.waitForLog(readyLine, 90*time.Second)
+	n.stop(t)
+	n.startReady(t)
 
-	list, err := n.client().CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
+	list, err := n.client(t).CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,5 +79,11 @@ func TestServerKeepsStateAcrossRestart(t *testing.T) {
 		t.Fatalf("kedge kubectl get ns exited %d:\n%s", code, out)
 	}
 	mustContain(t, "kedge kubectl get ns", out, ns, "kube-system", "default")
-	n.stop()
+	n.stop(t)
+
+	out, code = runKedge(t, nil, "status", "--run-dir", n.runDir)
+	if code == 0 {
+		t.Fatalf("kedge status of a stopped server exited 0:\n%s", out)
+	}
+	mustContain(t, "kedge status after stop", out, "no kedge answers on "+filepath.Join(n.runDir, "status.sock"))
 }

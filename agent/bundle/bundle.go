@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -17,21 +18,33 @@ import (
 	"github.com/kedge-io/kedge/residency"
 )
 
-// Unpack extracts the embedded runtime archive to
-// <dataDir>/data/<sha256 of archive>/bin once and returns that bin dir.
-// Callers hold the data-dir lock: two concurrent calls could replace each
-// other's freshly extracted directory.
-func Unpack(dataDir string) (string, error) {
+// Unpack extracts the embedded runtime archive to <root>/<sha256 of
+// archive>/bin once and returns that bin dir; root is the layout's
+// BundleRoot. Callers hold the data-dir lock: two concurrent calls could
+// replace each other's freshly extracted directory.
+func Unpack(root string) (string, error) {
 	// Read once per start (hash, maybe extraction): not worth keeping
 	// resident while the node idles.
 	defer residency.Release(archive)
-	return unpack(archive, dataDir)
+	return unpack(archive, archiveHash(), root)
 }
 
-func unpack(archive []byte, dataDir string) (string, error) {
+// archiveHash is the embedded archive's sha256, computed once: BinDir
+// and Unpack both need it.
+var archiveHash = sync.OnceValue(func() string { return hashOf(archive) })
+
+func hashOf(archive []byte) string {
 	sum := sha256.Sum256(archive)
-	hash := hex.EncodeToString(sum[:])
-	root := filepath.Join(dataDir, "data")
+	return hex.EncodeToString(sum[:])
+}
+
+// BinDir is where Unpack puts the embedded runtime under root, without
+// unpacking anything.
+func BinDir(root string) string {
+	return filepath.Join(root, archiveHash(), binDir)
+}
+
+func unpack(archive []byte, hash, root string) (string, error) {
 	dir := filepath.Join(root, hash)
 	if err := ensure(archive, root, dir); err != nil {
 		return "", err

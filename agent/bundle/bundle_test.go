@@ -75,7 +75,7 @@ func hashDir(dataDir string, archive []byte) string {
 // mustUnpack unpacks archive and checks the result is the complete bundle.
 func mustUnpack(t *testing.T, archive []byte, dataDir string) string {
 	t.Helper()
-	bin, err := unpack(archive, dataDir)
+	bin, err := testUnpack(archive, dataDir)
 	if err != nil {
 		t.Fatalf("unpack: %v", err)
 	}
@@ -302,7 +302,7 @@ func TestUnpackKeepsPreviousBundle(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := unpack(archives[v], dataDir); err != nil {
+		if _, err := testUnpack(archives[v], dataDir); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -341,7 +341,7 @@ func TestUnpackRejectsBadArchive(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dataDir := t.TempDir()
 			archive := makeArchive(t, tt.files, tt.manifest)
-			_, err := unpack(archive, dataDir)
+			_, err := testUnpack(archive, dataDir)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("unpack error %v, want one containing %q", err, tt.want)
 			}
@@ -354,7 +354,7 @@ func TestUnpackRejectsBadArchive(t *testing.T) {
 			}
 		})
 	}
-	if _, err := unpack([]byte("not zstd"), t.TempDir()); err == nil {
+	if _, err := testUnpack([]byte("not zstd"), t.TempDir()); err == nil {
 		t.Error("unpack accepted garbage")
 	}
 }
@@ -381,9 +381,13 @@ func TestEmbeddedBundle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("unpacks ~130 MB")
 	}
-	bin, err := Unpack(t.TempDir())
+	root := t.TempDir()
+	bin, err := Unpack(root)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if bin != BinDir(root) {
+		t.Errorf("Unpack gave %s, BinDir says %s", bin, BinDir(root))
 	}
 	for _, name := range []string{"containerd", "containerd-shim-runc-v2", "ctr", "runc", "crictl",
 		"bridge", "host-local", "loopback", "portmap", "bandwidth"} {
@@ -391,4 +395,9 @@ func TestEmbeddedBundle(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// testUnpack unpacks archive the way Unpack does for a data dir.
+func testUnpack(archive []byte, dataDir string) (string, error) {
+	return unpack(archive, hashOf(archive), filepath.Join(dataDir, "data"))
 }

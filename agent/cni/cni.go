@@ -18,7 +18,7 @@ type Options struct {
 	PodCIDR     string // this node's spec.podCIDR
 	ClusterCIDR string // all pods; routed via the overlay
 	MTU         int    // the overlay's MTU, so pods never fragment
-	DataDir     string // host-local keeps its IP allocations under it
+	NetworksDir string // where host-local keeps its IP allocations
 }
 
 type plugin map[string]any
@@ -41,7 +41,7 @@ func Render(o Options) ([]byte, error) {
 				"ipMasq": false, "hairpinMode": true, "mtu": o.MTU,
 				"ipam": plugin{
 					"type":    "host-local",
-					"dataDir": filepath.Join(o.DataDir, "agent", "cni", "networks"),
+					"dataDir": o.NetworksDir,
 					"ranges":  [][]plugin{{{"subnet": pod.String(), "gateway": gw.String()}}},
 				},
 			},

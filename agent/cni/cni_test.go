@@ -10,7 +10,7 @@ import (
 
 func TestWrite(t *testing.T) {
 	dir := t.TempDir()
-	o := Options{PodCIDR: "10.42.3.0/24", MTU: 1450, DataDir: "/var/lib/kedge"}
+	o := Options{PodCIDR: "10.42.3.0/24", MTU: 1450, NetworksDir: "/var/lib/kedge/agent/cni/networks"}
 	if err := Write(dir, o); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ type Config struct {
 	BinDir        string // unpacked runtime bundle (containerd, shim, runc, CNI plugins)
 	CNIConfDir    string
 	PauseImage    string
-	Snapshotter   string // "overlayfs" or "native"
+	Snapshotter   string // "overlayfs" or "native"; empty: Init picks one
 	SystemdCgroup bool
 	// RestrictOOMScoreAdj keeps containers' oom_score_adj at or above
 	// containerd's own: set when kedge lacks CAP_SYS_RESOURCE (some VMs

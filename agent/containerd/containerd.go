@@ -35,13 +35,16 @@ func New(cfg Config, env []string) *Containerd {
 // Name implements component.Component.
 func (c *Containerd) Name() string { return "containerd" }
 
-// Start writes the config, launches containerd, and returns once its
-// socket answers.
-func (c *Containerd) Start(ctx context.Context) error {
+// Init creates containerd's directories, picks the snapshotter when the
+// config leaves it open, and writes the config file.
+func (c *Containerd) Init(context.Context) error {
 	for _, d := range []string{c.cfg.Root, c.cfg.State} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return fmt.Errorf("creating %s: %w", d, err)
 		}
+	}
+	if c.cfg.Snapshotter == "" {
+		c.cfg.Snapshotter = ChooseSnapshotter(c.cfg.Root)
 	}
 	data, err := Render(c.cfg)
 	if err != nil {
@@ -50,6 +53,11 @@ func (c *Containerd) Start(ctx context.Context) error {
 	if err := atomicfile.Write(c.cfg.ConfigPath(), data, 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", c.cfg.ConfigPath(), err)
 	}
+	return nil
+}
+
+// Start launches containerd and returns once its socket answers.
+func (c *Containerd) Start(ctx context.Context) error {
 	exited, err := c.launch()
 	if err != nil {
 		return err

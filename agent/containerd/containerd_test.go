@@ -18,7 +18,7 @@ func TestSupervisorRestartsContainerd(t *testing.T) {
 		t.Skip("containerd needs root")
 	}
 	dir := t.TempDir()
-	bin, err := bundle.Unpack(dir)
+	bin, err := bundle.Unpack(filepath.Join(dir, "data"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +30,9 @@ func TestSupervisorRestartsContainerd(t *testing.T) {
 	c := New(cfg, []string{"PATH=" + bundle.Prepend(os.Getenv("PATH"), bin)})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if err := c.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Start(ctx); err != nil {
 		t.Fatalf("%v\n%s", err, readLog(cfg))
 	}

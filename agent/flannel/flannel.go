@@ -51,10 +51,9 @@ func New(o Options) *Flannel { return &Flannel{opts: o} }
 // Name implements component.Component.
 func (f *Flannel) Name() string { return "flannel" }
 
-// Start waits for the node's pod CIDR, sets up the overlay and the
-// masquerade rules, and writes the CNI configuration; pods can start once
-// it returns.
-func (f *Flannel) Start(ctx context.Context) error {
+// Init writes flannel's network configuration, which its subnet manager
+// reads.
+func (f *Flannel) Init(context.Context) error {
 	data, err := netConf(f.opts)
 	if err != nil {
 		return err
@@ -62,6 +61,13 @@ func (f *Flannel) Start(ctx context.Context) error {
 	if err := atomicfile.Write(f.opts.NetConf, data, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", f.opts.NetConf, err)
 	}
+	return nil
+}
+
+// Start waits for the node's pod CIDR, sets up the overlay and the
+// masquerade rules, and writes the CNI configuration, which needs the
+// node's lease; pods can start once it returns.
+func (f *Flannel) Start(ctx context.Context) error {
 	if err := waitForPodCIDR(ctx, f.opts.Kubeconfig, f.opts.NodeName); err != nil {
 		return err
 	}
@@ -106,7 +112,7 @@ func (f *Flannel) run(ctx context.Context) error {
 	}
 	if err := cni.Write(f.opts.CNIConfDir, cni.Options{
 		PodCIDR: network.Lease().Subnet.String(), ClusterCIDR: f.opts.ClusterCIDR,
-		MTU: network.MTU(), DataDir: f.opts.DataDir,
+		MTU: network.MTU(), NetworksDir: f.opts.NetworksDir,
 	}); err != nil {
 		return err
 	}

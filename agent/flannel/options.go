@@ -30,7 +30,7 @@ type Options struct {
 	NFTables    bool   // masquerade with nft instead of iptables, like kube-proxy
 	NetConf     string // where the generated net-conf.json is written
 	CNIConfDir  string
-	DataDir     string // CNI host-local keeps its allocations under it
+	NetworksDir string // where CNI host-local keeps its address allocations
 }
 
 // netConf is flannel's network configuration document.

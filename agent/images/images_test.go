@@ -71,6 +71,9 @@ func startContainerd(t *testing.T, dir string) (ctr, socket string) {
 	c := containerd.New(cfg, []string{"PATH=" + bundle.Prepend(os.Getenv("PATH"), bin)})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if err := c.Init(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package images
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -20,6 +21,14 @@ func NewLoader(im *Importer, dir string) *Loader { return &Loader{importer: im, 
 
 // Name implements component.Component.
 func (l *Loader) Name() string { return "images" }
+
+// Init creates the images dir, so an operator finds where archives go.
+func (l *Loader) Init(context.Context) error {
+	if err := os.MkdirAll(l.dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", l.dir, err)
+	}
+	return nil
+}
 
 // Start imports the pause image, without which no pod can start, then the
 // built-in system images and every archive of the images dir. A bad

@@ -15,7 +15,7 @@ import (
 
 	"k8s.io/klog/v2"
 
-	"github.com/kedge-io/kedge/server/supervisor"
+	"github.com/kedge-io/kedge/joinapi"
 	"github.com/kedge-io/kedge/token"
 )
 
@@ -30,7 +30,7 @@ func (o Options) fetchCA(ctx context.Context) ([]byte, error) {
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // verified below by hash
 		Proxy:           nil,
 	}}
-	ca, err := fetch(ctx, insecure, http.MethodGet, o.Server+supervisor.PathCACerts, "", nil)
+	ca, err := fetch(ctx, insecure, http.MethodGet, o.Server+joinapi.PathCACerts, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the CA from %s: %w", o.Server, err)
 	}
@@ -110,7 +110,7 @@ func fetch(ctx context.Context, c *http.Client, method, url, credential string, 
 		return nil, err
 	}
 	if credential != "" {
-		req.Header.Set("Authorization", "Bearer "+credential)
+		joinapi.SetCredential(req, credential)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -10,7 +10,7 @@ import (
 	certutil "k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
 
-	"github.com/kedge-io/kedge/server/supervisor"
+	"github.com/kedge-io/kedge/joinapi"
 )
 
 // renewBefore asks for new certificates well before they expire (they last
@@ -19,7 +19,7 @@ const renewBefore = 30 * 24 * time.Hour
 
 // current returns the stored cluster configuration when every certificate
 // on disk fits this node as configured now; the error says what does not.
-func (o Options) current() (supervisor.ClusterConfig, error) {
+func (o Options) current() (joinapi.ClusterConfig, error) {
 	cluster, err := readCluster(o.Files.Cluster())
 	if err != nil {
 		return cluster, fmt.Errorf("no earlier join: %w", err)
@@ -63,11 +63,11 @@ func (o Options) checkCert(kind string) error {
 
 func (o Options) checkIdentity(kind string, cert *x509.Certificate) error {
 	switch kind {
-	case supervisor.KubeletClient:
+	case joinapi.KubeletClient:
 		if cert.Subject.CommonName != "system:node:"+o.NodeName {
 			return fmt.Errorf("%s is for %s, not node %s", o.Files.Cert(kind), cert.Subject.CommonName, o.NodeName)
 		}
-	case supervisor.KubeletServing:
+	case joinapi.KubeletServing:
 		for _, ip := range o.NodeIPs {
 			if cert.VerifyHostname(ip.String()) != nil {
 				return fmt.Errorf("%s does not cover node IP %s", o.Files.Cert(kind), ip)

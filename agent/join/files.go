@@ -3,7 +3,7 @@ package join
 import (
 	"path/filepath"
 
-	"github.com/kedge-io/kedge/server/supervisor"
+	"github.com/kedge-io/kedge/joinapi"
 )
 
 // Files are where a joined node keeps its credentials, all under one
@@ -24,7 +24,7 @@ func (f Files) Cluster() string { return f.path("cluster.json") }
 // NodePassword proves to the server that this machine owns its node name.
 func (f Files) NodePassword() string { return f.path("node-password") }
 
-// Cert and Key are one certificate kind's pair, e.g. supervisor.KubeProxy.
+// Cert and Key are one certificate kind's pair, e.g. joinapi.KubeProxy.
 func (f Files) Cert(kind string) string { return f.path(kind + ".crt") }
 func (f Files) Key(kind string) string  { return f.path(kind + ".key") }
 
@@ -32,7 +32,7 @@ func (f Files) Key(kind string) string  { return f.path(kind + ".key") }
 func (f Files) Kubeconfig(kind string) string { return f.path(kind + ".kubeconfig") }
 
 // kinds are the certificates a node holds.
-var kinds = []string{supervisor.KubeletClient, supervisor.KubeletServing, supervisor.KubeProxy, supervisor.Flannel}
+var kinds = []string{joinapi.KubeletClient, joinapi.KubeletServing, joinapi.KubeProxy, joinapi.Flannel}
 
 // clientKinds are the certificates used to reach the apiserver.
-var clientKinds = []string{supervisor.KubeletClient, supervisor.KubeProxy, supervisor.Flannel}
+var clientKinds = []string{joinapi.KubeletClient, joinapi.KubeProxy, joinapi.Flannel}

@@ -11,8 +11,8 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"github.com/kedge-io/kedge/joinapi"
 	"github.com/kedge-io/kedge/kubeconfig"
-	"github.com/kedge-io/kedge/server/supervisor"
 	"github.com/kedge-io/kedge/token"
 )
 
@@ -55,7 +55,7 @@ func isPermanent(err error) bool {
 // in place. A node with valid certificates from an earlier join starts from
 // them, so an agent restarts even while every server is down; otherwise it
 // asks the server, retrying with backoff while the server is unreachable.
-func Join(ctx context.Context, o Options) (supervisor.ClusterConfig, error) {
+func Join(ctx context.Context, o Options) (joinapi.ClusterConfig, error) {
 	cluster, err := o.current()
 	if err == nil {
 		return cluster, o.writeKubeconfigs()
@@ -80,8 +80,8 @@ func Join(ctx context.Context, o Options) (supervisor.ClusterConfig, error) {
 	}
 }
 
-func (o Options) join(ctx context.Context) (supervisor.ClusterConfig, error) {
-	var cluster supervisor.ClusterConfig
+func (o Options) join(ctx context.Context) (joinapi.ClusterConfig, error) {
+	var cluster joinapi.ClusterConfig
 	ca, err := o.fetchCA(ctx)
 	if err != nil {
 		return cluster, err
@@ -90,15 +90,15 @@ func (o Options) join(ctx context.Context) (supervisor.ClusterConfig, error) {
 	if err != nil {
 		return cluster, err
 	}
-	if err := c.get(ctx, supervisor.PathConfig, &cluster); err != nil {
+	if err := c.get(ctx, joinapi.PathConfig, &cluster); err != nil {
 		return cluster, err
 	}
 	req, err := o.certificateRequest()
 	if err != nil {
 		return cluster, err
 	}
-	var resp supervisor.CertificateResponse
-	if err := c.post(ctx, supervisor.PathCertificates, req, &resp); err != nil {
+	var resp joinapi.CertificateResponse
+	if err := c.post(ctx, joinapi.PathCertificates, req, &resp); err != nil {
 		return cluster, err
 	}
 	return cluster, o.store(ca, cluster, resp)
@@ -106,7 +106,7 @@ func (o Options) join(ctx context.Context) (supervisor.ClusterConfig, error) {
 
 // store writes the certificates before the cluster file, which marks a
 // complete join.
-func (o Options) store(ca []byte, cluster supervisor.ClusterConfig, resp supervisor.CertificateResponse) error {
+func (o Options) store(ca []byte, cluster joinapi.ClusterConfig, resp joinapi.CertificateResponse) error {
 	files := map[string][]byte{o.Files.ServerCA(): ca, o.Files.ClientCA(): []byte(resp.ClientCA)}
 	for _, kind := range kinds {
 		cert := resp.Certificates[kind]
@@ -140,8 +140,8 @@ func (o Options) writeKubeconfigs() error {
 	return nil
 }
 
-func readCluster(path string) (supervisor.ClusterConfig, error) {
-	var c supervisor.ClusterConfig
+func readCluster(path string) (joinapi.ClusterConfig, error) {
+	var c joinapi.ClusterConfig
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return c, err

@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/kedge-io/kedge/joinapi"
 	"github.com/kedge-io/kedge/server/pki"
 	"github.com/kedge-io/kedge/server/supervisor"
 	"github.com/kedge-io/kedge/token"
@@ -35,7 +36,7 @@ func testServer(t *testing.T) (*httptest.Server, []byte) {
 	clientBundle, _ := os.ReadFile(b.ClientCA)
 	sup := supervisor.New(supervisor.Options{
 		CABundle: caBundle, ClientCABundle: clientBundle, ServerCA: serverCA, ClientCA: clientCA,
-		Cluster:      supervisor.ClusterConfig{ClusterCIDR: "10.42.0.0/16", FlannelBackend: "vxlan", KubeProxyMode: "iptables"},
+		Cluster:      joinapi.ClusterConfig{ClusterCIDR: "10.42.0.0/16", FlannelBackend: "vxlan", KubeProxyMode: "iptables"},
 		ServerSecret: "s3cret", Client: fake.NewClientset(),
 	})
 	cert, err := tls.LoadX509KeyPair(b.ServingCert, b.ServingKey)
@@ -74,7 +75,7 @@ func TestJoinThenRestartWithoutTheServer(t *testing.T) {
 			t.Fatalf("%s kubeconfig: %v", kind, err)
 		}
 	}
-	for _, f := range []string{o.Files.NodePassword(), o.Files.Key(supervisor.KubeletClient)} {
+	for _, f := range []string{o.Files.NodePassword(), o.Files.Key(joinapi.KubeletClient)} {
 		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v %v", f, fi.Mode(), err)
 		}
@@ -84,7 +85,7 @@ func TestJoinThenRestartWithoutTheServer(t *testing.T) {
 		t.Fatalf("restart with valid certificates needed the server: %v", err)
 	}
 	o.NodeIPs = append(o.NodeIPs, net.ParseIP("10.0.0.3"))
-	if err := o.checkCert(supervisor.KubeletServing); err == nil {
+	if err := o.checkCert(joinapi.KubeletServing); err == nil {
 		t.Fatal("a serving certificate without the new node IP still counts as current")
 	}
 }

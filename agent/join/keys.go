@@ -16,17 +16,17 @@ import (
 	"k8s.io/client-go/util/keyutil"
 
 	"github.com/kedge-io/kedge/atomicfile"
-	"github.com/kedge-io/kedge/server/supervisor"
+	"github.com/kedge-io/kedge/joinapi"
 )
 
 // certificateRequest builds a CSR per kind from keys kept on this node;
 // an existing key is reused so a re-join does not change them.
-func (o Options) certificateRequest() (supervisor.CertificateRequest, error) {
+func (o Options) certificateRequest() (joinapi.CertificateRequest, error) {
 	password, err := o.nodePassword()
 	if err != nil {
-		return supervisor.CertificateRequest{}, err
+		return joinapi.CertificateRequest{}, err
 	}
-	req := supervisor.CertificateRequest{NodeName: o.NodeName, NodePassword: password, CSRs: map[string]string{}}
+	req := joinapi.CertificateRequest{NodeName: o.NodeName, NodePassword: password, CSRs: map[string]string{}}
 	for _, ip := range o.NodeIPs {
 		req.NodeIPs = append(req.NodeIPs, ip.String())
 	}

@@ -3,6 +3,7 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"os"
 
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	cliflag "k8s.io/component-base/cli/flag"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/kubernetes/pkg/kubelet/kubeletconfig/configfiles"
 	utilfs "k8s.io/kubernetes/pkg/util/filesystem"
 
+	"github.com/kedge-io/kedge/atomicfile"
 	"github.com/kedge-io/kedge/component"
 	"github.com/kedge-io/kedge/passthrough"
 )
@@ -23,13 +25,41 @@ const healthzURL = "http://127.0.0.1:10248/healthz"
 // Kubelet is the upstream kubelet running in kedge's process.
 type Kubelet struct {
 	component.Runner
+	opts   Options
+	file   string   // where Init writes the configuration
+	args   []string // kedge's flags, then the user's --kubelet-arg values
+	dirs   []string // created by Init
 	server *options.KubeletServer
 }
 
-// New loads the generated configuration file and applies args (kedge's
-// flags, then the user's --kubelet-arg values) over it, the precedence the
-// kubelet itself gives flags over its config file.
-func New(ctx context.Context, configFile string, args []string) (*Kubelet, error) {
+// New returns the kubelet that Init configures from o, written to file,
+// and args; dirs are the directories it needs to exist.
+func New(o Options, file string, args, dirs []string) *Kubelet {
+	return &Kubelet{opts: o, file: file, args: args, dirs: dirs}
+}
+
+// Init creates the kubelet's directories, writes its configuration file,
+// and loads it with args over it, the precedence the kubelet itself gives
+// flags over its config file.
+func (k *Kubelet) Init(ctx context.Context) error {
+	for _, dir := range k.dirs {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+	data, err := Render(k.opts)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(k.file, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", k.file, err)
+	}
+	k.server, err = load(ctx, k.file, k.args)
+	return err
+}
+
+// load reads the configuration file and validates it with args.
+func load(ctx context.Context, configFile string, args []string) (*options.KubeletServer, error) {
 	loader, err := configfiles.NewFsLoader(&utilfs.DefaultFs{}, configFile)
 	if err != nil {
 		return nil, fmt.Errorf("kubelet config %s: %w", configFile, err)
@@ -55,7 +85,7 @@ func New(ctx context.Context, configFile string, args []string) (*Kubelet, error
 	if err := validation.ValidateKubeletConfiguration(kc, utilfeature.DefaultFeatureGate); err != nil {
 		return nil, fmt.Errorf("kubelet configuration: %w (check --kubelet-arg)", err)
 	}
-	return &Kubelet{server: &options.KubeletServer{KubeletFlags: *flags, KubeletConfiguration: *kc}}, nil
+	return &options.KubeletServer{KubeletFlags: *flags, KubeletConfiguration: *kc}, nil
 }
 
 // Name implements component.Component.

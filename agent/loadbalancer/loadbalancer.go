@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/kedge-io/kedge/component"
@@ -30,6 +31,10 @@ type LoadBalancer struct {
 	conns    map[net.Conn]string // proxied client conns → server
 	listener net.Listener
 	wg       sync.WaitGroup
+
+	// endpoints, when set, is followed from Start to Stop.
+	endpoints kubernetes.Interface
+	cancel    context.CancelFunc
 }
 
 // New returns a balancer on listen that forwards to servers ("host:port");
@@ -43,20 +48,35 @@ func New(listen string, servers ...string) *LoadBalancer {
 	return lb
 }
 
+// FollowEndpoints makes the running balancer learn the servers from the
+// `kubernetes` Service's endpoints that client reads (see Follow).
+func (lb *LoadBalancer) FollowEndpoints(client kubernetes.Interface) {
+	lb.endpoints = client
+}
+
 // Name implements component.Component.
 func (lb *LoadBalancer) Name() string { return "loadbalancer" }
 
-// Start listens and serves in the background.
+// Start listens and serves in the background, and follows the endpoints
+// when asked to.
 func (lb *LoadBalancer) Start(context.Context) error {
 	l, err := net.Listen("tcp", lb.listen)
 	if err != nil {
 		return fmt.Errorf("%s is in use or unavailable (another kedge agent on this host?): %w", lb.listen, err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	lb.mu.Lock()
-	lb.listener = l
+	lb.listener, lb.cancel = l, cancel
 	lb.mu.Unlock()
 	lb.wg.Add(1)
 	go lb.serve(l)
+	if lb.endpoints != nil {
+		lb.wg.Add(1)
+		go func() {
+			defer lb.wg.Done()
+			lb.Follow(ctx, lb.endpoints)
+		}()
+	}
 	return nil
 }
 
@@ -76,12 +96,13 @@ func (lb *LoadBalancer) Stop(ctx context.Context) error {
 	if lb.listener != nil {
 		lb.listener.Close()
 		lb.listener = nil
+		lb.cancel()
 	}
 	for c := range lb.conns {
 		c.Close()
 	}
 	lb.mu.Unlock()
-	return component.WaitGroup(ctx, &lb.wg, "the load balancer's connections")
+	return component.WaitGroup(ctx, &lb.wg, "the load balancer's connections and endpoint watch")
 }
 
 // Servers returns the candidates in the order they are tried.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kedge-io/kedge/agent"
 	"github.com/kedge-io/kedge/config"
+	"github.com/kedge-io/kedge/datadir"
 )
 
 func newAgentCommand() *cobra.Command {
@@ -32,7 +33,7 @@ func newAgentCommand() *cobra.Command {
 			return agent.RunAgent(ctx, cfg)
 		},
 	}
-	cmd.Flags().StringVarP(&configFile, "config", "c", defaultConfigFile, "Config file; files in <config>.d/*.yaml are read after it (env KEDGE_CONFIG)")
+	cmd.Flags().StringVarP(&configFile, "config", "c", datadir.DefaultConfigFile, "Config file; files in <config>.d/*.yaml are read after it (env KEDGE_CONFIG)")
 	cfg.AddFlags(cmd.Flags())
 	return cmd
 }

@@ -9,10 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kedge-io/kedge/config"
+	"github.com/kedge-io/kedge/datadir"
 	"github.com/kedge-io/kedge/server"
 )
-
-const defaultConfigFile = "/etc/kedge/config.yaml"
 
 func newServerCommand() *cobra.Command {
 	var cfg server.Config
@@ -30,7 +29,7 @@ func newServerCommand() *cobra.Command {
 			return server.Run(ctx, cfg)
 		},
 	}
-	cmd.Flags().StringVarP(&configFile, "config", "c", defaultConfigFile, "Config file; files in <config>.d/*.yaml are read after it (env KEDGE_CONFIG)")
+	cmd.Flags().StringVarP(&configFile, "config", "c", datadir.DefaultConfigFile, "Config file; files in <config>.d/*.yaml are read after it (env KEDGE_CONFIG)")
 	cfg.AddFlags(cmd.Flags())
 	return cmd
 }

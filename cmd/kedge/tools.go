@@ -9,35 +9,26 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kedge-io/kedge/agent"
 	"github.com/kedge-io/kedge/agent/bundle"
 	"github.com/kedge-io/kedge/agent/images"
+	"github.com/kedge-io/kedge/datadir"
 )
 
-// toolPaths reads the node's dirs from KEDGE_DATA_DIR and KEDGE_RUN_DIR,
+// toolLayout reads the node's dirs from KEDGE_DATA_DIR and KEDGE_RUN_DIR,
 // the same env vars the server honours, since pass-through tools cannot
 // parse kedge flags.
-func toolPaths() agent.Paths {
-	p := agent.Paths{DataDir: os.Getenv("KEDGE_DATA_DIR"), RunDir: os.Getenv("KEDGE_RUN_DIR")}
-	if p.DataDir == "" {
-		p.DataDir = agent.DefaultDataDir
-	}
-	if p.RunDir == "" {
-		p.RunDir = agent.DefaultRunDir
-	}
-	return p
-}
+func toolLayout() datadir.Layout { return datadir.FromEnv(os.Getenv) }
 
 // newBundledToolCommand runs a binary of the runtime bundle with its
 // endpoint env var pointed at kedge's containerd unless the user set it.
-func newBundledToolCommand(name, short string, env map[string]func(agent.Paths) string) *cobra.Command {
+func newBundledToolCommand(name, short string, env map[string]func(datadir.Layout) string) *cobra.Command {
 	return &cobra.Command{
 		Use:                name,
 		Short:              short,
 		DisableFlagParsing: true,
 		RunE: func(_ *cobra.Command, args []string) error {
-			p := toolPaths()
-			bin, err := bundle.Unpack(p.DataDir)
+			p := toolLayout()
+			bin, err := bundle.Unpack(p.BundleRoot())
 			if err != nil {
 				return err
 			}
@@ -54,16 +45,16 @@ func newBundledToolCommand(name, short string, env map[string]func(agent.Paths) 
 }
 
 func newCtrCommand() *cobra.Command {
-	return newBundledToolCommand("ctr", "Run the bundled ctr against this node's containerd", map[string]func(agent.Paths) string{
-		"CONTAINERD_ADDRESS":   agent.Paths.ContainerdSocket,
-		"CONTAINERD_NAMESPACE": func(agent.Paths) string { return "k8s.io" },
+	return newBundledToolCommand("ctr", "Run the bundled ctr against this node's containerd", map[string]func(datadir.Layout) string{
+		"CONTAINERD_ADDRESS":   datadir.Layout.ContainerdSocket,
+		"CONTAINERD_NAMESPACE": func(datadir.Layout) string { return "k8s.io" },
 	})
 }
 
 func newCrictlCommand() *cobra.Command {
-	return newBundledToolCommand("crictl", "Run the bundled crictl against this node's containerd", map[string]func(agent.Paths) string{
-		"CONTAINER_RUNTIME_ENDPOINT": func(p agent.Paths) string { return "unix://" + p.ContainerdSocket() },
-		"IMAGE_SERVICE_ENDPOINT":     func(p agent.Paths) string { return "unix://" + p.ContainerdSocket() },
+	return newBundledToolCommand("crictl", "Run the bundled crictl against this node's containerd", map[string]func(datadir.Layout) string{
+		"CONTAINER_RUNTIME_ENDPOINT": func(p datadir.Layout) string { return "unix://" + p.ContainerdSocket() },
+		"IMAGE_SERVICE_ENDPOINT":     func(p datadir.Layout) string { return "unix://" + p.ContainerdSocket() },
 	})
 }
 
@@ -74,8 +65,8 @@ func newImagesCommand() *cobra.Command {
 		Short: "Import image archives (.tar, .tar.gz, .tar.zst; docker-archive or OCI) into containerd",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			p := toolPaths()
-			bin, err := bundle.Unpack(p.DataDir)
+			p := toolLayout()
+			bin, err := bundle.Unpack(p.BundleRoot())
 			if err != nil {
 				return err
 			}

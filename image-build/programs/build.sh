@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build.sh ARCH DIR [NAME...] compiles the Go programs of kedge's packaged
-# components (DESIGN.md decision 5) for ARCH (amd64, arm64 or arm = armv7):
+# components (docs/architecture.md, decision 5) for ARCH (amd64, arm64 or arm = armv7):
 # static, reproducible, from the versions pinned in programs/NAME/go.mod.
 # Each becomes DIR/NAME, with DIR/NAME.version holding the upstream version
 # the image is tagged with; a program whose inputs did not change is kept.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build.sh ARCH builds the container runtime kedge embeds (DESIGN.md
+# build.sh ARCH builds the container runtime kedge embeds (docs/architecture.md,
 # decision 3) for ARCH (amd64, arm64 or arm = armv7): containerd, its runc
 # shim, ctr, runc with seccomp, crictl and the CNI plugins, all static, from
 # the versions pinned in scripts/bundle/go.mod. It packs them reproducibly

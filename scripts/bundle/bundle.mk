@@ -1,4 +1,4 @@
-# Runtime bundle (DESIGN.md decision 3): containerd, its runc shim, ctr,
+# Runtime bundle (docs/architecture.md, decision 3): containerd, its runc shim, ctr,
 # runc, crictl and the CNI plugins, built per arch from the versions pinned in
 # scripts/bundle/go.mod and packed for agent/bundle to go:embed. Include this
 # from the top-level Makefile; paths are relative to the repository root.

@@ -11,6 +11,8 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
+
+	"github.com/kedge-io/kedge/component"
 )
 
 const (
@@ -39,8 +41,11 @@ type Options struct {
 	cluster clusterAPI // replaces the apiserver in tests
 }
 
-// Controller applies the manifests directory. It is a component.Component.
+// Controller applies the manifests directory. It is a component.Component;
+// the embedded Runner runs the watch loop and stops it.
 type Controller struct {
+	component.Runner
+
 	opts Options
 
 	// Pass state, used by one pass at a time.
@@ -53,10 +58,6 @@ type Controller struct {
 	mu      sync.Mutex
 	synced  bool  // a pass finished
 	lastErr error // why the last pass did not
-
-	watcher *fsnotify.Watcher
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
 }
 
 // New returns a controller for opts; Start begins the work.
@@ -96,25 +97,25 @@ func (c *Controller) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, c.cancel = context.WithCancel(ctx)
-	c.watcher = w
-	changes, passes := make(chan struct{}, 1), make(chan struct{}, 1)
-	c.goRun(func() { forward(ctx, w, changes) })
-	c.goRun(func() { debounce(ctx, changes, passes, c.opts.Debounce, maxDebounce) })
-	c.goRun(func() { c.run(ctx, passes) })
+	c.Go("deploy", func(ctx context.Context) error { return c.watchLoop(ctx, w) })
 	return nil
 }
 
-func (c *Controller) goRun(f func()) {
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		f()
-	}()
+// watchLoop turns changes to the directory into passes until Stop cancels
+// ctx, and then closes w.
+func (c *Controller) watchLoop(ctx context.Context, w *fsnotify.Watcher) error {
+	defer w.Close()
+	changes, passes := make(chan struct{}, 1), make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() { forward(ctx, w, changes) })
+	wg.Go(func() { debounce(ctx, changes, passes, c.opts.Debounce, maxDebounce) })
+	c.run(ctx, w, passes)
+	return nil
 }
 
 // run passes on start, on changes and on every resync.
-func (c *Controller) run(ctx context.Context, changes <-chan struct{}) {
+func (c *Controller) run(ctx context.Context, w *fsnotify.Watcher, changes <-chan struct{}) {
 	ticker := time.NewTicker(c.opts.Resync)
 	defer ticker.Stop()
 	for {
@@ -124,7 +125,7 @@ func (c *Controller) run(ctx context.Context, changes <-chan struct{}) {
 			return
 		case <-changes:
 		case <-ticker.C:
-			rewatch(c.watcher, c.opts.Dir)
+			rewatch(w, c.opts.Dir)
 		case <-retry:
 		}
 	}
@@ -155,9 +156,13 @@ func (c *Controller) pass(ctx context.Context) <-chan time.Time {
 	return nil
 }
 
-// Ready reports nil once a first pass went over every file, whether or
-// not each file applied: bad files are reported as Events instead.
+// Ready reports nil while the watch loop runs and a first pass went over
+// every file, whether or not each file applied: bad files are reported as
+// Events instead.
 func (c *Controller) Ready(context.Context) error {
+	if err := c.Err(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -167,24 +172,4 @@ func (c *Controller) Ready(context.Context) error {
 		return fmt.Errorf("first pass over %s failed: %w", c.opts.Dir, c.lastErr)
 	}
 	return errors.New("first pass over " + c.opts.Dir + " not finished")
-}
-
-// Stop ends the passes, interrupting one in progress, and waits for them.
-func (c *Controller) Stop(ctx context.Context) error {
-	if c.cancel == nil {
-		return nil
-	}
-	c.cancel()
-	c.watcher.Close()
-	done := make(chan struct{})
-	go func() {
-		c.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the deploy controller to stop: %w", ctx.Err())
-	}
 }

@@ -6,18 +6,20 @@ import (
 	"net"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"github.com/kedge-io/kedge/component"
+	"github.com/kedge-io/kedge/server/informers"
 )
 
 // Where CoreDNS reads the hosts file from; see manifests/coredns.yaml.
@@ -33,60 +35,58 @@ const (
 // retryEvery is how soon a failed update is tried again.
 const retryEvery = 5 * time.Second
 
-// Controller rewrites NodeHosts when nodes or the ConfigMap change.
+// Controller rewrites NodeHosts when nodes or the ConfigMap change. The
+// embedded Runner runs the sync loop and stops it.
 type Controller struct {
-	client  kubernetes.Interface
-	nodes   informers.SharedInformerFactory
-	configs informers.SharedInformerFactory
-	kick    chan struct{}
-	cancel  context.CancelFunc
-	done    sync.WaitGroup
+	component.Runner
+
+	client   kubernetes.Interface
+	nodes    corelisters.NodeLister
+	configs  corelisters.ConfigMapLister
+	handlers informers.Handlers
+	kick     chan struct{}
 }
 
-// New returns a controller writing with client.
-func New(client kubernetes.Interface) *Controller {
-	return &Controller{
-		client: client,
-		nodes:  informers.NewSharedInformerFactory(client, 0),
-		configs: informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(Namespace),
-			informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-				o.FieldSelector = fields.OneTermEqualSelector("metadata.name", ConfigMap).String()
-			})),
-		kick: make(chan struct{}, 1),
+// New returns a controller writing with client and reading from shared
+// informers, which must run before Start. configMaps need only hold the
+// coredns ConfigMap (informers.Factory.Object).
+func New(client kubernetes.Interface, nodes coreinformers.NodeInformer, configMaps coreinformers.ConfigMapInformer) *Controller {
+	c := &Controller{
+		client:  client,
+		nodes:   nodes.Lister(),
+		configs: configMaps.Lister(),
+		kick:    make(chan struct{}, 1),
 	}
-}
-
-// Name implements component.Component.
-func (c *Controller) Name() string { return "nodehosts" }
-
-// Start watches nodes and the ConfigMap and returns once both are cached.
-func (c *Controller) Start(ctx context.Context) error {
 	handler := cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(any) { c.poke() },
 		UpdateFunc: func(any, any) { c.poke() },
 		DeleteFunc: func(any) { c.poke() },
 	}
-	if _, err := c.nodes.Core().V1().Nodes().Informer().AddEventHandler(handler); err != nil {
-		return err
+	c.handlers.Add(nodes.Informer(), handler)
+	c.handlers.Add(configMaps.Informer(), handler)
+	return c
+}
+
+// Name implements component.Component.
+func (c *Controller) Name() string { return "nodehosts" }
+
+// Start returns once the handlers have seen the nodes and the ConfigMap and
+// the sync loop runs, or ctx ends first.
+func (c *Controller) Start(ctx context.Context) error {
+	if err := c.handlers.Wait(ctx); err != nil {
+		return fmt.Errorf("waiting for the node and ConfigMap caches: %w", err)
 	}
-	if _, err := c.configs.Core().V1().ConfigMaps().Informer().AddEventHandler(handler); err != nil {
-		return err
-	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
-	c.nodes.Start(runCtx.Done())
-	c.configs.Start(runCtx.Done())
-	for _, f := range []informers.SharedInformerFactory{c.nodes, c.configs} {
-		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
-			if !ok {
-				cancel()
-				return fmt.Errorf("caching %v: %w", typ, ctx.Err())
-			}
-		}
-	}
-	c.done.Add(1)
-	go c.loop(runCtx)
+	c.Go("nodehosts", c.loop)
 	return nil
+}
+
+// Ready reports whether the handlers have seen full lists and the sync
+// loop runs.
+func (c *Controller) Ready(context.Context) error {
+	if err := c.handlers.Synced(); err != nil {
+		return err
+	}
+	return c.Err()
 }
 
 func (c *Controller) poke() {
@@ -97,14 +97,13 @@ func (c *Controller) poke() {
 }
 
 // loop syncs after every change, and again later while a sync fails.
-func (c *Controller) loop(ctx context.Context) {
-	defer c.done.Done()
+func (c *Controller) loop(ctx context.Context) error {
 	retry := time.NewTimer(0)
 	defer retry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-c.kick:
 		case <-retry.C:
 		}
@@ -116,12 +115,12 @@ func (c *Controller) loop(ctx context.Context) {
 }
 
 func (c *Controller) sync(ctx context.Context) error {
-	nodes, err := c.nodes.Core().V1().Nodes().Lister().List(labels.Everything())
+	nodes, err := c.nodes.List(labels.Everything())
 	if err != nil {
 		return err
 	}
 	want := Hosts(nodes)
-	cm, err := c.configs.Core().V1().ConfigMaps().Lister().ConfigMaps(Namespace).Get(ConfigMap)
+	cm, err := c.configs.ConfigMaps(Namespace).Get(ConfigMap)
 	if err == nil && cm.Data[Key] == want {
 		return nil // nothing to write: idle clusters stay idle
 	}
@@ -152,18 +151,4 @@ func Hosts(nodes []*corev1.Node) string {
 		return ""
 	}
 	return strings.Join(lines, "\n") + "\n"
-}
-
-// Ready implements component.Component.
-func (c *Controller) Ready(context.Context) error { return nil }
-
-// Stop ends the watches and the sync loop.
-func (c *Controller) Stop(context.Context) error {
-	if c.cancel != nil {
-		c.cancel()
-		c.nodes.Shutdown()
-		c.configs.Shutdown()
-		c.done.Wait()
-	}
-	return nil
 }

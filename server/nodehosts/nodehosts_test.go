@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kedge-io/kedge/server/informers"
 )
 
 func node(name string, addrs ...corev1.NodeAddress) *corev1.Node {
@@ -42,6 +44,26 @@ func nodeHosts(ctx context.Context, c *fake.Clientset) string {
 	return cm.Data[Key]
 }
 
+// start runs a Controller on client's informers, as the server does,
+// until the test ends.
+func start(t *testing.T, client *fake.Clientset) {
+	t.Helper()
+	ctx := context.Background()
+	factory := informers.New(client)
+	coredns := factory.Object(Namespace, ConfigMap)
+	c := New(client, factory.Shared().Core().V1().Nodes(), coredns.Core().V1().ConfigMaps())
+	if err := factory.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Stop(ctx)
+		_ = factory.Stop(ctx)
+	})
+}
+
 func waitFor(t *testing.T, c *fake.Clientset, want string) {
 	t.Helper()
 	ctx := context.Background()
@@ -62,11 +84,7 @@ func TestControllerFollowsNodesAndKeepsOtherKeys(t *testing.T) {
 			Data:       map[string]string{"Corefile": ".:53 {}"},
 		},
 	)
-	c := New(client)
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop(ctx)
+	start(t, client)
 	waitFor(t, client, "10.0.0.1 n1\n")
 
 	if _, err := client.CoreV1().Nodes().Create(ctx, node("n2", internal("10.0.0.2")), metav1.CreateOptions{}); err != nil {
@@ -88,11 +106,7 @@ func TestControllerFollowsNodesAndKeepsOtherKeys(t *testing.T) {
 func TestControllerRestoresEditedKey(t *testing.T) {
 	ctx := context.Background()
 	client := fake.NewClientset(node("n1", internal("10.0.0.1")))
-	c := New(client)
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop(ctx)
+	start(t, client)
 	waitFor(t, client, "10.0.0.1 n1\n")
 	cm, _ := client.CoreV1().ConfigMaps(Namespace).Get(ctx, ConfigMap, metav1.GetOptions{})
 	cm.Data[Key] = "stale"

@@ -2,40 +2,40 @@ package servicelb
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
+	clientinformers "k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+
+	"github.com/kedge-io/kedge/component"
+	"github.com/kedge-io/kedge/server/informers"
 )
 
 // EventSource is the component name on the Events the controller records.
 const EventSource = "kedge-servicelb"
 
 // Controller keeps the load balancer status of LoadBalancer Services. It
-// starts once; a stopped Controller is not restarted.
+// starts once; a stopped Controller is not restarted. The embedded Runner
+// runs the worker and stops it.
 type Controller struct {
+	component.Runner
+
 	client   kubernetes.Interface
 	reserved []Port
 
-	factory  informers.SharedInformerFactory
 	services corelisters.ServiceLister
 	nodes    corelisters.NodeLister
 	slices   discoverylisters.EndpointSliceLister
-	synced   []cache.InformerSynced
+	handlers informers.Handlers
 	queue    workqueue.TypedRateLimitingInterface[string]
 	events   record.EventBroadcaster
 	recorder record.EventRecorder
@@ -43,10 +43,6 @@ type Controller struct {
 	// tracked holds the Services of ours seen by sync. One worker runs
 	// sync, so it needs no lock.
 	tracked map[string]tracked
-
-	cancel  context.CancelFunc
-	workers sync.WaitGroup
-	running atomic.Bool
 }
 
 // tracked is what sync remembers of a Service it balanced.
@@ -65,22 +61,20 @@ func WithReservedPorts(ports ...Port) Option {
 	return func(c *Controller) { c.reserved = append(c.reserved, ports...) }
 }
 
-// New returns a controller working through client, which needs to list and
-// watch services, nodes and endpointslices, patch services/status, and
-// create and patch events.
-func New(client kubernetes.Interface, opts ...Option) *Controller {
-	factory := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithTransform(slim))
+// New returns a controller working through client, which needs to patch
+// services/status and create and patch events. It reads Services, Nodes and
+// EndpointSlices from factory's informers, which must run before Start; the
+// caller starts factory (an informers.Factory does).
+func New(client kubernetes.Interface, factory clientinformers.SharedInformerFactory, opts ...Option) *Controller {
 	services := factory.Core().V1().Services()
 	nodes := factory.Core().V1().Nodes()
 	slices := factory.Discovery().V1().EndpointSlices()
 	events := record.NewBroadcaster()
 	c := &Controller{
 		client:   client,
-		factory:  factory,
 		services: services.Lister(),
 		nodes:    nodes.Lister(),
 		slices:   slices.Lister(),
-		synced:   []cache.InformerSynced{services.Informer().HasSynced, nodes.Informer().HasSynced, slices.Informer().HasSynced},
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "servicelb"}),
 		events:   events,
@@ -94,70 +88,36 @@ func New(client kubernetes.Interface, opts ...Option) *Controller {
 	return c
 }
 
-// slim drops what the caches would hold most of and sync never reads:
-// managed fields, and the image lists of nodes.
-func slim(obj any) (any, error) {
-	if m, err := meta.Accessor(obj); err == nil {
-		m.SetManagedFields(nil)
-	}
-	if n, ok := obj.(*corev1.Node); ok {
-		n.Status.Images = nil
-	}
-	return obj, nil
-}
-
 // Name implements component.Component.
 func (c *Controller) Name() string { return "servicelb" }
 
-// Start starts the informers and the worker and returns once the caches
-// hold the cluster's Services, Nodes and EndpointSlices, or ctx ends first.
+// Start returns once the handlers have seen the cluster's Services, Nodes
+// and EndpointSlices and the worker runs, or ctx ends first.
 func (c *Controller) Start(ctx context.Context) error {
-	runCtx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
-	c.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	c.factory.Start(runCtx.Done())
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		c.shutdown()
-		return fmt.Errorf("waiting for the service, node and endpointslice caches: %w", ctx.Err())
+	if err := c.handlers.Wait(ctx); err != nil {
+		c.queue.ShutDown()
+		return fmt.Errorf("waiting for the service, node and endpointslice caches: %w", err)
 	}
-	c.workers.Go(func() { c.work(runCtx) })
-	c.running.Store(true)
+	c.Go("servicelb", c.run)
 	return nil
 }
 
-// Ready implements component.Component.
+// Ready reports whether the handlers have seen full lists and the worker
+// runs.
 func (c *Controller) Ready(context.Context) error {
-	if !c.running.Load() {
-		return errors.New("not running")
+	if err := c.handlers.Synced(); err != nil {
+		return err
 	}
+	return c.Err()
+}
+
+// run records Events and works the queue until Stop cancels ctx.
+func (c *Controller) run(ctx context.Context) error {
+	c.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
+	defer c.events.Shutdown()
+	context.AfterFunc(ctx, c.queue.ShutDown) // wakes a worker waiting in Get
+	c.work(ctx)
 	return nil
-}
-
-// Stop ends the worker and the informers and waits for them, at most
-// until ctx ends.
-func (c *Controller) Stop(ctx context.Context) error {
-	if c.cancel == nil || !c.running.Swap(false) {
-		return nil
-	}
-	done := make(chan struct{})
-	go func() {
-		c.shutdown()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("waiting for the servicelb worker: %w", ctx.Err())
-	}
-}
-
-func (c *Controller) shutdown() {
-	c.cancel()
-	c.queue.ShutDown()
-	c.factory.Shutdown()
-	c.workers.Wait()
-	c.events.Shutdown()
 }
 
 // work runs sync for queued Services until the queue shuts down. Failed

@@ -13,15 +13,22 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
 	"k8s.io/utils/ptr"
+
+	"github.com/kedge-io/kedge/server/informers"
 )
 
 // start runs a Controller on a fake clientset holding objs until the test ends.
 func start(t *testing.T, objs ...runtime.Object) *fake.Clientset {
 	t.Helper()
 	client := fake.NewClientset(objs...)
-	c := New(client, WithReservedPorts(Port{corev1.ProtocolTCP, 6443}))
+	factory := informers.New(client)
+	c := New(client, factory.Shared(), WithReservedPorts(Port{corev1.ProtocolTCP, 6443}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if err := factory.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = factory.Stop(context.Background()) })
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -12,18 +12,12 @@ import (
 
 // watch turns informer events into queued Service keys.
 func (c *Controller) watch(services, nodes, endpoints cache.SharedIndexInformer) {
-	add := func(h cache.ResourceEventHandlerFuncs, informer cache.SharedIndexInformer) {
-		// Only a stopped informer refuses handlers, and none has started yet.
-		if _, err := informer.AddEventHandler(h); err != nil {
-			klog.Errorf("servicelb: watching: %v", err)
-		}
-	}
-	add(cache.ResourceEventHandlerFuncs{
+	c.handlers.Add(services, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.serviceChanged(nil, as[*corev1.Service](obj)) },
 		UpdateFunc: func(old, obj any) { c.serviceChanged(as[*corev1.Service](old), as[*corev1.Service](obj)) },
 		DeleteFunc: func(obj any) { c.serviceChanged(as[*corev1.Service](obj), nil) },
-	}, services)
-	add(cache.ResourceEventHandlerFuncs{
+	})
+	c.handlers.Add(nodes, cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { c.enqueueOurs() },
 		UpdateFunc: func(old, obj any) {
 			if nodeChanged(as[*corev1.Node](old), as[*corev1.Node](obj)) {
@@ -31,12 +25,12 @@ func (c *Controller) watch(services, nodes, endpoints cache.SharedIndexInformer)
 			}
 		},
 		DeleteFunc: func(any) { c.enqueueOurs() },
-	}, nodes)
-	add(cache.ResourceEventHandlerFuncs{
+	})
+	c.handlers.Add(endpoints, cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.endpointsChanged,
 		UpdateFunc: func(_, obj any) { c.endpointsChanged(obj) },
 		DeleteFunc: c.endpointsChanged,
-	}, endpoints)
+	})
 }
 
 // as unwraps the tombstone a missed delete leaves; it returns nil for any

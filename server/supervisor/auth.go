@@ -2,10 +2,10 @@ package supervisor
 
 import (
 	"net/http"
-	"strings"
 
 	"k8s.io/klog/v2"
 
+	"github.com/kedge-io/kedge/joinapi"
 	"github.com/kedge-io/kedge/token"
 )
 
@@ -13,7 +13,7 @@ import (
 // its bearer credential.
 func (s *Supervisor) authenticated(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		cred, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		cred, ok := joinapi.Credential(r)
 		if !ok || !s.validCredential(r, cred) {
 			klog.Warningf("supervisor: rejected %s %s from %s: invalid join token", r.Method, r.URL.Path, r.RemoteAddr)
 			http.Error(w, "invalid join token: check --token or --token-file against the server's token file", http.StatusUnauthorized)

@@ -9,17 +9,18 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/kedge-io/kedge/joinapi"
 	"github.com/kedge-io/kedge/server/pki"
 )
 
-// nodeRequest is a validated CertificateRequest.
+// nodeRequest is a validated joinapi.CertificateRequest.
 type nodeRequest struct {
 	name string
 	ips  []net.IP
 	csrs map[string]*x509.CertificateRequest
 }
 
-func parseRequest(req CertificateRequest) (nodeRequest, error) {
+func parseRequest(req joinapi.CertificateRequest) (nodeRequest, error) {
 	if errs := validation.IsDNS1123Subdomain(req.NodeName); len(errs) > 0 {
 		return nodeRequest{}, fmt.Errorf("node name %q: %v", req.NodeName, errs)
 	}
@@ -34,7 +35,7 @@ func parseRequest(req CertificateRequest) (nodeRequest, error) {
 		}
 		n.ips = append(n.ips, ip)
 	}
-	for _, kind := range []string{KubeletClient, KubeletServing, KubeProxy, Flannel} {
+	for _, kind := range []string{joinapi.KubeletClient, joinapi.KubeletServing, joinapi.KubeProxy, joinapi.Flannel} {
 		csr, err := parseCSR(req.CSRs[kind])
 		if err != nil {
 			return nodeRequest{}, fmt.Errorf("node %s: %s request: %w", req.NodeName, kind, err)
@@ -57,15 +58,15 @@ func parseCSR(data string) (*x509.CertificateRequest, error) {
 func (n nodeRequest) identities() map[string]pki.Identity {
 	ips := append(slices.Clone(n.ips), net.IPv4(127, 0, 0, 1))
 	return map[string]pki.Identity{
-		KubeletClient:  {CommonName: "system:node:" + n.name, Organization: "system:nodes"},
-		KubeProxy:      {CommonName: "system:kube-proxy"},
-		Flannel:        {CommonName: pki.FlannelUser},
-		KubeletServing: {CommonName: n.name, Serving: true, DNSNames: []string{n.name, "localhost"}, IPs: ips},
+		joinapi.KubeletClient:  {CommonName: "system:node:" + n.name, Organization: "system:nodes"},
+		joinapi.KubeProxy:      {CommonName: "system:kube-proxy"},
+		joinapi.Flannel:        {CommonName: pki.FlannelUser},
+		joinapi.KubeletServing: {CommonName: n.name, Serving: true, DNSNames: []string{n.name, "localhost"}, IPs: ips},
 	}
 }
 
-func (s *Supervisor) sign(n nodeRequest) (CertificateResponse, error) {
-	resp := CertificateResponse{Certificates: map[string]string{}, ClientCA: string(s.opts.ClientCABundle)}
+func (s *Supervisor) sign(n nodeRequest) (joinapi.CertificateResponse, error) {
+	resp := joinapi.CertificateResponse{Certificates: map[string]string{}, ClientCA: string(s.opts.ClientCABundle)}
 	for kind, id := range n.identities() {
 		ca := s.opts.ClientCA
 		if id.Serving {

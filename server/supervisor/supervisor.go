@@ -10,6 +10,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"github.com/kedge-io/kedge/joinapi"
 	"github.com/kedge-io/kedge/server/pki"
 )
 
@@ -20,7 +21,7 @@ type Options struct {
 	ClientCABundle []byte
 	ServerCA       *pki.Authority // signs kubelet serving certificates
 	ClientCA       *pki.Authority // signs client certificates
-	Cluster        ClusterConfig
+	Cluster        joinapi.ClusterConfig
 	// ServerSecret and AgentSecret are the secrets of the server token
 	// and of the agent token (--agent-token); AgentSecret may be empty.
 	ServerSecret, AgentSecret string
@@ -41,9 +42,9 @@ func New(opts Options) *Supervisor {
 		opts.Now = time.Now
 	}
 	s := &Supervisor{opts: opts, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET "+PathCACerts, s.caCerts)
-	s.mux.HandleFunc("GET "+PathConfig, s.authenticated(s.config))
-	s.mux.HandleFunc("POST "+PathCertificates, s.authenticated(s.certificates))
+	s.mux.HandleFunc("GET "+joinapi.PathCACerts, s.caCerts)
+	s.mux.HandleFunc("GET "+joinapi.PathConfig, s.authenticated(s.config))
+	s.mux.HandleFunc("POST "+joinapi.PathCertificates, s.authenticated(s.certificates))
 	return s
 }
 
@@ -60,7 +61,7 @@ func (s *Supervisor) config(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Supervisor) certificates(w http.ResponseWriter, r *http.Request) {
-	var req CertificateRequest
+	var req joinapi.CertificateRequest
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
 		httpError(w, http.StatusBadRequest, fmt.Errorf("reading the certificate request: %w", err))
 		return

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	certutil "k8s.io/client-go/util/cert"
 
+	"github.com/kedge-io/kedge/joinapi"
 	"github.com/kedge-io/kedge/server/pki"
 )
 
@@ -47,7 +48,7 @@ func newTestSupervisor(t *testing.T) (*Supervisor, *fake.Clientset) {
 	client := fake.NewClientset()
 	return New(Options{
 		CABundle: caBundle, ClientCABundle: clientBundle, ServerCA: serverCA, ClientCA: clientCA,
-		Cluster:      ClusterConfig{ClusterCIDR: "10.42.0.0/16", FlannelBackend: "vxlan", KubeProxyMode: "iptables"},
+		Cluster:      joinapi.ClusterConfig{ClusterCIDR: "10.42.0.0/16", FlannelBackend: "vxlan", KubeProxyMode: "iptables"},
 		ServerSecret: "serversecret", AgentSecret: "agentsecret", Client: client,
 	}), client
 }
@@ -68,7 +69,7 @@ func do(s *Supervisor, method, path, credential string, body any) *httptest.Resp
 
 func TestCACertsNeedNoToken(t *testing.T) {
 	s, _ := newTestSupervisor(t)
-	w := do(s, http.MethodGet, PathCACerts, "", nil)
+	w := do(s, http.MethodGet, joinapi.PathCACerts, "", nil)
 	if w.Code != http.StatusOK || !bytes.Equal(w.Body.Bytes(), s.opts.CABundle) {
 		t.Fatalf("cacerts: %d %q", w.Code, w.Body.String())
 	}
@@ -85,22 +86,22 @@ func TestConfigNeedsAValidToken(t *testing.T) {
 		"agentsecret":             http.StatusOK,
 		"abcdef.0123456789abcdef": http.StatusUnauthorized, // no such bootstrap token
 	} {
-		w := do(s, http.MethodGet, PathConfig, cred, nil)
+		w := do(s, http.MethodGet, joinapi.PathConfig, cred, nil)
 		if w.Code != want {
 			t.Errorf("credential %q: got %d, want %d (%s)", cred, w.Code, want, w.Body.String())
 		}
 	}
-	w := do(s, http.MethodGet, PathConfig, "server:serversecret", nil)
-	var c ClusterConfig
+	w := do(s, http.MethodGet, joinapi.PathConfig, "server:serversecret", nil)
+	var c joinapi.ClusterConfig
 	if err := json.Unmarshal(w.Body.Bytes(), &c); err != nil || c.FlannelBackend != "vxlan" {
 		t.Fatalf("config %+v, %v", c, err)
 	}
 }
 
-func certificateRequest(t *testing.T, node, password string) CertificateRequest {
+func certificateRequest(t *testing.T, node, password string) joinapi.CertificateRequest {
 	t.Helper()
-	req := CertificateRequest{NodeName: node, NodePassword: password, NodeIPs: []string{"10.0.0.2"}, CSRs: map[string]string{}}
-	for _, kind := range []string{KubeletClient, KubeletServing, KubeProxy, Flannel} {
+	req := joinapi.CertificateRequest{NodeName: node, NodePassword: password, NodeIPs: []string{"10.0.0.2"}, CSRs: map[string]string{}}
+	for _, kind := range []string{joinapi.KubeletClient, joinapi.KubeletServing, joinapi.KubeProxy, joinapi.Flannel} {
 		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
 		if err != nil {
@@ -113,17 +114,17 @@ func certificateRequest(t *testing.T, node, password string) CertificateRequest 
 
 func TestCertificatesSignedForTheNode(t *testing.T) {
 	s, _ := newTestSupervisor(t)
-	w := do(s, http.MethodPost, PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "pw1"))
+	w := do(s, http.MethodPost, joinapi.PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "pw1"))
 	if w.Code != http.StatusOK {
 		t.Fatalf("%d %s", w.Code, w.Body.String())
 	}
-	var resp CertificateResponse
+	var resp joinapi.CertificateResponse
 	if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		KubeletClient: "system:node:agent1", KubeProxy: "system:kube-proxy",
-		Flannel: pki.FlannelUser, KubeletServing: "agent1",
+		joinapi.KubeletClient: "system:node:agent1", joinapi.KubeProxy: "system:kube-proxy",
+		joinapi.Flannel: pki.FlannelUser, joinapi.KubeletServing: "agent1",
 	}
 	for kind, cn := range want {
 		certs, err := certutil.ParseCertsPEM([]byte(resp.Certificates[kind]))
@@ -134,7 +135,7 @@ func TestCertificatesSignedForTheNode(t *testing.T) {
 			t.Errorf("%s: CN %q, want %q", kind, certs[0].Subject.CommonName, cn)
 		}
 	}
-	serving, _ := certutil.ParseCertsPEM([]byte(resp.Certificates[KubeletServing]))
+	serving, _ := certutil.ParseCertsPEM([]byte(resp.Certificates[joinapi.KubeletServing]))
 	if err := serving[0].VerifyHostname("10.0.0.2"); err != nil {
 		t.Errorf("serving certificate: %v", err)
 	}
@@ -145,18 +146,18 @@ func TestCertificatesSignedForTheNode(t *testing.T) {
 
 func TestNodeNameBelongsToTheFirstPassword(t *testing.T) {
 	s, client := newTestSupervisor(t)
-	if w := do(s, http.MethodPost, PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "pw1")); w.Code != http.StatusOK {
+	if w := do(s, http.MethodPost, joinapi.PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "pw1")); w.Code != http.StatusOK {
 		t.Fatalf("first join: %d %s", w.Code, w.Body.String())
 	}
 	// The same machine joins again, e.g. after losing its certificates.
-	if w := do(s, http.MethodPost, PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "pw1")); w.Code != http.StatusOK {
+	if w := do(s, http.MethodPost, joinapi.PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "pw1")); w.Code != http.StatusOK {
 		t.Fatalf("re-join: %d %s", w.Code, w.Body.String())
 	}
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "agent1"}}
 	if _, err := client.CoreV1().Nodes().Create(t.Context(), node, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	w := do(s, http.MethodPost, PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "other"))
+	w := do(s, http.MethodPost, joinapi.PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "other"))
 	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "kubectl delete node agent1") {
 		t.Fatalf("another machine with the same name: %d %s", w.Code, w.Body.String())
 	}
@@ -164,7 +165,7 @@ func TestNodeNameBelongsToTheFirstPassword(t *testing.T) {
 	if err := client.CoreV1().Nodes().Delete(t.Context(), "agent1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if w := do(s, http.MethodPost, PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "other")); w.Code != http.StatusOK {
+	if w := do(s, http.MethodPost, joinapi.PathCertificates, "server:serversecret", certificateRequest(t, "agent1", "other")); w.Code != http.StatusOK {
 		t.Fatalf("after kubectl delete node: %d %s", w.Code, w.Body.String())
 	}
 }
@@ -175,7 +176,7 @@ func TestServersOwnNodeCannotBeTaken(t *testing.T) {
 	if _, err := client.CoreV1().Nodes().Create(t.Context(), node, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if w := do(s, http.MethodPost, PathCertificates, "server:serversecret", certificateRequest(t, "server1", "pw")); w.Code != http.StatusForbidden {
+	if w := do(s, http.MethodPost, joinapi.PathCertificates, "server:serversecret", certificateRequest(t, "server1", "pw")); w.Code != http.StatusForbidden {
 		t.Fatalf("took over the server's node: %d %s", w.Code, w.Body.String())
 	}
 }
@@ -183,13 +184,13 @@ func TestServersOwnNodeCannotBeTaken(t *testing.T) {
 func TestBadRequestsNameTheProblem(t *testing.T) {
 	s, _ := newTestSupervisor(t)
 	req := certificateRequest(t, "agent1", "pw")
-	delete(req.CSRs, KubeProxy)
-	w := do(s, http.MethodPost, PathCertificates, "server:serversecret", req)
-	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), KubeProxy) {
+	delete(req.CSRs, joinapi.KubeProxy)
+	w := do(s, http.MethodPost, joinapi.PathCertificates, "server:serversecret", req)
+	if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), joinapi.KubeProxy) {
 		t.Fatalf("missing CSR: %d %s", w.Code, w.Body.String())
 	}
 	req = certificateRequest(t, "Agent_1", "pw")
-	if w := do(s, http.MethodPost, PathCertificates, "server:serversecret", req); w.Code != http.StatusBadRequest {
+	if w := do(s, http.MethodPost, joinapi.PathCertificates, "server:serversecret", req); w.Code != http.StatusBadRequest {
 		t.Fatalf("bad node name: %d %s", w.Code, w.Body.String())
 	}
 }

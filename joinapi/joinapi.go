@@ -1,4 +1,9 @@
-package supervisor
+package joinapi
+
+import (
+	"net/http"
+	"strings"
+)
 
 // Prefix is where the supervisor is mounted on the apiserver's listener.
 const Prefix = "/v1-kedge/"
@@ -43,4 +48,17 @@ type CertificateRequest struct {
 type CertificateResponse struct {
 	Certificates map[string]string `json:"certificates"`
 	ClientCA     string            `json:"clientCA"`
+}
+
+// bearer is the Authorization scheme a join token is sent under.
+const bearer = "Bearer "
+
+// SetCredential puts a join token credential on a request.
+func SetCredential(r *http.Request, credential string) {
+	r.Header.Set("Authorization", bearer+credential)
+}
+
+// Credential returns the join token credential a request carries.
+func Credential(r *http.Request) (string, bool) {
+	return strings.CutPrefix(r.Header.Get("Authorization"), bearer)
 }
