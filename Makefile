@@ -122,13 +122,23 @@ deps-cross:
 fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*' -not -path './dist/*' -not -path './scripts/bundle/.build/*')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# Every shell script is checked with Debian's shellcheck; install.sh is
+# POSIX sh and must also parse under dash and busybox ash, the /bin/sh of
+# Debian and Alpine.
+BASH_SCRIPTS := scripts/deps.sh scripts/bench.sh scripts/bundle/build.sh image-build/programs/build.sh .ci/run
+
 # go vet/test need the embedded archives of the host arch to exist.
 # staticcheck is a tool of go.mod (go tool); the same binary then checks
 # image-build, a module of its own.
 vet: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) tool staticcheck -tags $(TAGS) ./...
+	$(GO) tool staticcheck -tags $(TAGS),e2e ./tests/...
 	staticcheck=$$($(GO) tool -n staticcheck) && cd $(IMAGES_DIR) && $$staticcheck ./...
+	shellcheck $(BASH_SCRIPTS)
+	shellcheck -s sh scripts/install.sh
+	dash -n scripts/install.sh
+	busybox ash -n scripts/install.sh
 
 # agent/images' tests read dist/images/amd64/pause.tar; the packaged
 # components' images wait for the builds that embed them.

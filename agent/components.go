@@ -12,6 +12,7 @@ import (
 	"github.com/kedge-io/kedge/agent/images"
 	"github.com/kedge-io/kedge/agent/kubelet"
 	"github.com/kedge-io/kedge/agent/kubeproxy"
+	"github.com/kedge-io/kedge/agent/netfilter"
 	"github.com/kedge-io/kedge/component"
 	"github.com/kedge-io/kedge/passthrough"
 )
@@ -35,9 +36,11 @@ type Credentials struct {
 }
 
 // Components returns the node's parts in start order: the runtime bundle,
-// containerd, image import, kubelet, kube-proxy, then flannel (which waits
-// for the node the kubelet registers). Building them touches no file:
-// each part prepares its own in Init. The caller holds the data-dir lock.
+// the packet-filter tools (which puts the bundle's on PATH for a host
+// without its own, before anything runs them), containerd, image import,
+// kubelet, kube-proxy, then flannel (which waits for the node the kubelet
+// registers). Building them touches no file: each part prepares its own in
+// Init. The caller holds the data-dir lock.
 func Components(node Node, cluster Cluster, creds Credentials) ([]component.Component, error) {
 	runtime := bundle.NewRuntime(node.Layout.BundleRoot())
 	kl, err := newKubelet(node, cluster, creds)
@@ -55,6 +58,7 @@ func Components(node Node, cluster Cluster, creds Credentials) ([]component.Comp
 	}
 	parts := []component.Component{
 		runtime,
+		netfilter.New(runtime.NetfilterBinDir(), cluster.KubeProxyMode == "nftables"),
 		newContainerd(node, runtime.BinDir()),
 		images.NewLoader(importer, node.Layout.ImagesDir()),
 		kl,
@@ -78,7 +82,11 @@ func newContainerd(node Node, binDir string) *containerd.Containerd {
 		SystemdCgroup:       cgroups.Driver == "systemd",
 		RestrictOOMScoreAdj: !containerd.CanLowerOOMScore(),
 	}
-	env := append(os.Environ(), "PATH="+bundle.Prepend(os.Getenv("PATH"), binDir))
+	// Read at each launch, after the netfilter part changed kedge's own
+	// environment: the CNI plugins need the same iptables as kube-proxy.
+	env := func() []string {
+		return append(os.Environ(), "PATH="+bundle.Prepend(os.Getenv("PATH"), binDir))
+	}
 	return containerd.New(cfg, env)
 }
 

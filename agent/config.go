@@ -3,7 +3,6 @@ package agent
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -121,11 +120,11 @@ func (c *Cluster) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.FlannelBackend, "flannel-backend", "vxlan", "Pod network backend: "+strings.Join(flannel.Backends, ", "))
 }
 
-// Validate checks the cluster-wide settings and that the host has the
-// packet-filter tool kube-proxy drives in the chosen mode.
+// Validate checks the cluster-wide settings. It does not look for iptables
+// or nft: a host without them uses the runtime bundle's (agent/netfilter).
 func (c Cluster) Validate() error {
 	if err := flannel.CheckBackend(c.FlannelBackend); err != nil {
 		return err
 	}
-	return kubeproxy.CheckBackend(c.KubeProxyMode, exec.LookPath)
+	return kubeproxy.CheckBackend(c.KubeProxyMode)
 }

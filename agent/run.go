@@ -32,6 +32,9 @@ type JoinConfig struct {
 	Server    string
 	Token     string
 	TokenFile string
+	// OnReady, when set, is called once every part runs (the kubelet
+	// included); `kedge agent` tells systemd then.
+	OnReady func()
 }
 
 // AddFlags registers `kedge agent`'s flags.
@@ -137,6 +140,9 @@ func RunAgent(ctx context.Context, cfg JoinConfig) error {
 	defer st.Close()
 	return mgr.Run(ctx, func(context.Context) error {
 		klog.Info("kedge agent is ready")
+		if cfg.OnReady != nil {
+			cfg.OnReady()
+		}
 		return nil
 	})
 }

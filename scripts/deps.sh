@@ -31,6 +31,8 @@ install() {
 	local todo
 	todo=$(missing "$@")
 	[ -z "$todo" ] && return 0
+	# One word per package, on one line.
+	# shellcheck disable=SC2086
 	echo "deps.sh: installing" $todo
 	# A mirror mid-sync fails an index now and then; the install below
 	# still fails clearly if a package cannot be had.
@@ -85,8 +87,10 @@ fetch_deb() {
 	mv "$state"/"${pkg}"_*_{"$da",all}.deb "$dest" 2>/dev/null || mv "$state"/"${pkg}"_*.deb "$dest"
 }
 
+# cc_packages prints several package names, split into words on purpose.
+# shellcheck disable=SC2046
 case "${1:-}" in
-base) install file zstd qemu-user-static iproute2 iputils-ping procps iptables curl sqlite3 ;;
+base) install file zstd qemu-user-static iproute2 iputils-ping procps iptables curl sqlite3 shellcheck dash busybox-static systemd-container ;;
 cross) install $(cc_packages arm64) $(cc_packages arm) ;;
 cc) [ $# -eq 2 ] || die "usage: $0 cc ARCH"; install $(cc_packages "$2") ;;
 pkgs) shift; install "$@" ;;

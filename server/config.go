@@ -43,6 +43,9 @@ type Config struct {
 	// Agent configures this server's own node; DataDir and NodeIPs are
 	// copied in from the server's flags.
 	Agent agent.Config
+	// OnReady, when set, is called once the API serves and the server's
+	// own node is registered; `kedge server` tells systemd then.
+	OnReady func()
 }
 
 // AddFlags registers the server's flags; their names are also the config

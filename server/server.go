@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -59,7 +60,35 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		klog.Info("kedge server is ready")
+		go announce(ctx, c, admin)
 		return nil
+	})
+}
+
+// announce calls OnReady once the server's own node is registered too (at
+// once without --disable-agent's node), so a service manager reports the
+// server started when `kubectl get nodes` shows it.
+func announce(ctx context.Context, c completed, admin *rest.Config) {
+	if c.OnReady == nil {
+		return
+	}
+	if !c.DisableAgent {
+		if err := waitNode(ctx, admin, c.node.Name); err != nil {
+			return
+		}
+	}
+	c.OnReady()
+}
+
+// waitNode waits until the kubelet has registered the node called name.
+func waitNode(ctx context.Context, admin *rest.Config, name string) error {
+	client, err := kubernetes.NewForConfig(admin)
+	if err != nil {
+		return err
+	}
+	return wait.PollUntilContextCancel(ctx, time.Second, true, func(ctx context.Context) (bool, error) {
+		_, err := client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		return err == nil, nil
 	})
 }
 

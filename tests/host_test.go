@@ -128,17 +128,18 @@ func requireAgentHost(t *testing.T) {
 }
 
 // kernelTunables are host-wide sysctls the kubelet sets on start
-// (setupKernelTunables); no namespace confines them, so the test puts the
-// host's values back.
-var kernelTunables = []string{
-	"vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
-	"kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes",
+// (setupKernelTunables), with the values it sets; no namespace confines
+// them, so the test puts the host's values back.
+var kernelTunables = map[string]string{
+	"vm/overcommit_memory": "1", "vm/panic_on_oom": "0",
+	"kernel/panic": "10", "kernel/panic_on_oops": "1",
+	"kernel/keys/root_maxkeys": "1000000", "kernel/keys/root_maxbytes": "25000000",
 }
 
 // keepKernelTunables records the tunables now and restores them in cleanup.
 func keepKernelTunables(t *testing.T) {
 	saved := map[string][]byte{}
-	for _, k := range kernelTunables {
+	for k := range kernelTunables {
 		if v, err := os.ReadFile("/proc/sys/" + k); err == nil {
 			saved[k] = v
 		}

@@ -109,18 +109,29 @@ func (n *node) crictlEnv() []string {
 // be left over from before a restart.
 func (n *node) waitNodeReady(t *testing.T, since time.Time, timeout time.Duration) {
 	t.Helper()
-	c := n.client(t)
-	var last string
-	ok := poll(timeout, 2*time.Second, func() bool {
-		last = nodeState(c, n.name, since)
+	waitReadyIn(t, n.client(t), n.name, since, timeout, func() {
 		if !n.running() {
 			t.Fatalf("kedge exited while waiting for node Ready:\n%s", tail(n.runLog(), 60))
 		}
+	})
+}
+
+// waitReadyIn waits until node name is Ready in the cluster of c with a
+// status or lease from after since; check runs at each try and may fail
+// the test early (e.g. when the kedge under test exited).
+func waitReadyIn(t *testing.T, c *kubernetes.Clientset, name string, since time.Time, timeout time.Duration, check func()) {
+	t.Helper()
+	begin := time.Now()
+	var last string
+	ok := poll(timeout, 2*time.Second, func() bool {
+		last = nodeState(c, name, since)
+		check()
 		return last == ""
 	})
 	if !ok {
-		t.Fatalf("node %s not Ready within %s: %s", n.name, timeout, last)
+		t.Fatalf("node %s not Ready within %s: %s", name, timeout, last)
 	}
+	t.Logf("node %s Ready after %s", name, time.Since(begin).Round(100*time.Millisecond))
 }
 
 // nodeState returns "" when the Kubernetes node name is Ready and fresh,

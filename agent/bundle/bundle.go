@@ -44,6 +44,12 @@ func BinDir(root string) string {
 	return filepath.Join(root, archiveHash(), binDir)
 }
 
+// NetfilterBinDir is where Unpack puts the bundle's iptables, ip6tables and
+// nft under root, for hosts without their own.
+func NetfilterBinDir(root string) string {
+	return filepath.Join(root, archiveHash(), filepath.FromSlash(netfilterBinDir))
+}
+
 func unpack(archive []byte, hash, root string) (string, error) {
 	dir := filepath.Join(root, hash)
 	if err := ensure(archive, root, dir); err != nil {

@@ -6,8 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,36 +20,76 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
+// testFiles is a bundle like build.sh's: programs in bin/, netfilter/bin
+// and netfilter/sbin, and data files elsewhere.
 var testFiles = map[string]string{
-	"bin/containerd": "#!/bin/sh\necho containerd\n",
-	"bin/runc":       strings.Repeat("runc binary ", 1000),
-	"bin/bridge":     "bridge",
+	"bin/containerd":                      "#!/bin/sh\necho containerd\n",
+	"bin/runc":                            strings.Repeat("runc binary ", 1000),
+	"bin/bridge":                          "bridge",
+	"netfilter/bin/ip6tables":             "wrapper",
+	"netfilter/sbin/ld.so":                "loader",
+	"netfilter/lib/libc.so.6":             "libc",
+	"netfilter/share/doc/libc6/copyright": "GPL",
+}
+
+// testLinks are hard links, name -> target, that makeArchive adds for the
+// targets in its files, like the wrapper's other names in netfilter/bin.
+// tar links each name to the first in order, which holds the data.
+var testLinks = map[string]string{"netfilter/bin/iptables": "netfilter/bin/ip6tables"}
+
+// tarEntry is one header and its data.
+type tarEntry struct {
+	hdr  tar.Header
+	body string
 }
 
 // makeArchive builds a runtime archive like build.sh does: MANIFEST first,
-// then bin/ and its files, zstd compressed. manifest overrides the
-// MANIFEST computed from files when not nil.
+// then every directory before what it holds, the files, and testLinks.
+// manifest overrides the MANIFEST computed from them when not nil.
 func makeArchive(t *testing.T, files map[string]string, manifest *string) []byte {
 	t.Helper()
 	if manifest == nil {
-		m := manifestOf(files)
+		m := manifestOf(unpacked(files))
 		manifest = &m
 	}
+	entries := []tarEntry{{tar.Header{Name: manifestName, Mode: 0o644, Typeflag: tar.TypeReg}, *manifest}}
+	return archiveOf(t, append(entries, entriesOf(files)...))
+}
+
+// entriesOf is files and their testLinks as tar entries, in name order
+// with each directory first, with the modes build.sh gives them.
+func entriesOf(files map[string]string) []tarEntry {
+	var entries []tarEntry
+	dirs := map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(unpacked(files))) {
+		for i, c := range name {
+			if dir := name[:i+1]; c == '/' && !dirs[dir] {
+				dirs[dir] = true
+				entries = append(entries, tarEntry{hdr: tar.Header{Name: dir, Mode: 0o755, Typeflag: tar.TypeDir}})
+			}
+		}
+		if target, ok := testLinks[name]; ok {
+			entries = append(entries, tarEntry{hdr: tar.Header{Name: name, Linkname: target, Mode: 0o755, Typeflag: tar.TypeLink}})
+			continue
+		}
+		entries = append(entries, tarEntry{tar.Header{Name: name, Mode: int64(fileMode(name)), Typeflag: tar.TypeReg}, files[name]})
+	}
+	return entries
+}
+
+// archiveOf is entries as a zstd-compressed tar.
+func archiveOf(t *testing.T, entries []tarEntry) []byte {
+	t.Helper()
 	var tarBuf bytes.Buffer
 	tw := tar.NewWriter(&tarBuf)
-	add := func(h *tar.Header, body string) {
-		h.Size = int64(len(body))
-		if err := tw.WriteHeader(h); err != nil {
+	for _, e := range entries {
+		e.hdr.Size = int64(len(e.body))
+		if err := tw.WriteHeader(&e.hdr); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tw.Write([]byte(body)); err != nil {
+		if _, err := tw.Write([]byte(e.body)); err != nil {
 			t.Fatal(err)
 		}
-	}
-	add(&tar.Header{Name: "MANIFEST", Mode: 0o644, Typeflag: tar.TypeReg}, *manifest)
-	add(&tar.Header{Name: "bin/", Mode: 0o755, Typeflag: tar.TypeDir}, "")
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		add(&tar.Header{Name: name, Mode: 0o755, Typeflag: tar.TypeReg}, files[name])
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
@@ -56,6 +99,18 @@ func makeArchive(t *testing.T, files map[string]string, manifest *string) []byte
 		t.Fatal(err)
 	}
 	return zw.EncodeAll(tarBuf.Bytes(), nil)
+}
+
+// unpacked is what a bundle of files holds once unpacked: the files, and
+// the names testLinks give them.
+func unpacked(files map[string]string) map[string]string {
+	all := maps.Clone(files)
+	for name, target := range testLinks {
+		if body, ok := files[target]; ok {
+			all[name] = body
+		}
+	}
+	return all
 }
 
 func manifestOf(files map[string]string) string {
@@ -82,21 +137,31 @@ func mustUnpack(t *testing.T, archive []byte, dataDir string) string {
 	if want := filepath.Join(hashDir(dataDir, archive), "bin"); bin != want {
 		t.Fatalf("bin dir %s, want %s", bin, want)
 	}
-	checkBin(t, bin, testFiles)
+	checkBundle(t, filepath.Dir(bin), unpacked(testFiles))
 	return bin
 }
 
-func checkBin(t *testing.T, bin string, files map[string]string) {
+// checkBundle checks that dir holds exactly files, besides MANIFEST and
+// the marker, programs 0755 and the rest 0644, and the links as links.
+func checkBundle(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
-	entries, err := os.ReadDir(bin)
+	var found []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			found = append(found, filepath.ToSlash(strings.TrimPrefix(p, dir+"/")))
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != len(files) {
-		t.Errorf("%s has %d entries, want %d", bin, len(entries), len(files))
+	want := append(slices.Collect(maps.Keys(files)), manifestName, markerName)
+	slices.Sort(want)
+	if slices.Sort(found); !slices.Equal(found, want) {
+		t.Errorf("%s holds %v, want %v", dir, found, want)
 	}
 	for name, body := range files {
-		p := filepath.Join(filepath.Dir(bin), name)
+		p := filepath.Join(dir, name)
 		got, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -104,8 +169,15 @@ func checkBin(t *testing.T, bin string, files map[string]string) {
 		if string(got) != body {
 			t.Errorf("%s: content %.20q..., want %.20q...", p, got, body)
 		}
-		if info, _ := os.Stat(p); info.Mode().Perm() != 0o755 {
-			t.Errorf("%s: mode %s, want 0755", p, info.Mode())
+		if info, _ := os.Stat(p); info.Mode().Perm() != fileMode(name) {
+			t.Errorf("%s: mode %s, want %s", p, info.Mode(), fileMode(name))
+		}
+	}
+	for name, target := range testLinks {
+		a, errA := os.Stat(filepath.Join(dir, name))
+		b, errB := os.Stat(filepath.Join(dir, target))
+		if errA != nil || errB != nil || !os.SameFile(a, b) {
+			t.Errorf("%s is not a hard link to %s (%v, %v)", name, target, errA, errB)
 		}
 	}
 }
@@ -179,6 +251,22 @@ func TestUnpackReplacesDamage(t *testing.T) {
 		}},
 		{"not executable", false, func(dir string) error {
 			return os.Chmod(filepath.Join(dir, "bin/runc"), 0o644)
+		}},
+		{"loader not executable", false, func(dir string) error {
+			return os.Chmod(filepath.Join(dir, "netfilter/sbin/ld.so"), 0o644)
+		}},
+		{"extra file outside bin", false, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "netfilter/lib/libevil.so"), []byte("x"), 0o644)
+		}},
+		{"extra file at the top", false, func(dir string) error {
+			return os.WriteFile(filepath.Join(dir, "evil"), []byte("x"), 0o644)
+		}},
+		{"library replaced by a symlink", false, func(dir string) error {
+			lib := filepath.Join(dir, "netfilter/lib/libc.so.6")
+			if err := os.Remove(lib); err != nil {
+				return err
+			}
+			return os.Symlink("/lib/x86_64-linux-gnu/libc.so.6", lib)
 		}},
 		{"MANIFEST gone", false, func(dir string) error {
 			return os.Remove(filepath.Join(dir, "MANIFEST"))
@@ -315,14 +403,16 @@ func TestUnpackKeepsPreviousBundle(t *testing.T) {
 }
 
 func TestUnpackRejectsBadArchive(t *testing.T) {
-	wrong := manifestOf(testFiles)
+	wrong := manifestOf(unpacked(testFiles))
 	wrong = strings.Replace(wrong, wrong[:64], strings.Repeat("0", 64), 1)
 	extra := maps.Clone(testFiles)
 	extra["bin/unlisted"] = "x"
-	missing := manifestOf(map[string]string{"bin/gone": "y"}) + manifestOf(testFiles)
+	missing := manifestOf(map[string]string{"bin/gone": "y"}) + manifestOf(unpacked(testFiles))
 	escape := maps.Clone(testFiles)
 	escape["bin/../../evil"] = "x"
-	twice := manifestOf(testFiles) + manifestOf(map[string]string{"bin/runc": testFiles["bin/runc"]})
+	twice := manifestOf(unpacked(testFiles)) + manifestOf(map[string]string{"bin/runc": testFiles["bin/runc"]})
+	top := maps.Clone(testFiles)
+	top[markerName] = "0  bin/runc\n"
 	empty := ""
 	tests := []struct {
 		name     string
@@ -331,9 +421,10 @@ func TestUnpackRejectsBadArchive(t *testing.T) {
 		want     string
 	}{
 		{"wrong sum", testFiles, &wrong, "bin/bridge: sha256"},
-		{"file not listed", extra, ptr(manifestOf(testFiles)), "bin/unlisted is not listed"},
+		{"file not listed", extra, ptr(manifestOf(unpacked(testFiles))), "bin/unlisted is not listed"},
 		{"listed file missing", testFiles, &missing, "bin/gone is listed but not in the archive"},
-		{"path outside bin", escape, ptr(manifestOf(testFiles)), "unexpected archive entry"},
+		{"path outside the bundle", escape, ptr(manifestOf(unpacked(testFiles))), "unexpected archive entry"},
+		{"file at the top", top, ptr(manifestOf(unpacked(testFiles))), "unexpected archive entry"},
 		{"file listed twice", testFiles, &twice, "bin/runc listed twice"},
 		{"empty MANIFEST", testFiles, &empty, "lists no files"},
 	}
@@ -359,6 +450,23 @@ func TestUnpackRejectsBadArchive(t *testing.T) {
 	}
 }
 
+// TestUnpackRejectsBadLinks checks that a hard link must name a file the
+// archive wrote before it, so none can reach a file outside the bundle.
+func TestUnpackRejectsBadLinks(t *testing.T) {
+	for _, target := range []string{"/etc/passwd", "../../evil", "bin/later", "bin/"} {
+		t.Run(target, func(t *testing.T) {
+			entries := entriesOf(testFiles)
+			link := tarEntry{hdr: tar.Header{Name: "bin/link", Linkname: target, Mode: 0o755, Typeflag: tar.TypeLink}}
+			entries = append(append([]tarEntry{entries[0], link}, entries[1:]...),
+				tarEntry{tar.Header{Name: "bin/later", Mode: 0o755, Typeflag: tar.TypeReg}, "later"})
+			_, err := testUnpack(archiveOf(t, entries), t.TempDir())
+			if err == nil || !strings.Contains(err.Error(), `unexpected archive entry "bin/link"`) {
+				t.Fatalf("unpack error %v, want the link refused", err)
+			}
+		})
+	}
+}
+
 func ptr(s string) *string { return &s }
 
 func TestPrepend(t *testing.T) {
@@ -376,7 +484,8 @@ func TestPrepend(t *testing.T) {
 }
 
 // TestEmbeddedBundle unpacks the real archive this package embeds, which
-// checks build.sh's output: MANIFEST matches and every binary kedge runs is in.
+// checks build.sh's output: MANIFEST matches, every binary kedge runs is
+// in, and the bundled iptables and nft run on this host.
 func TestEmbeddedBundle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("unpacks ~130 MB")
@@ -391,8 +500,36 @@ func TestEmbeddedBundle(t *testing.T) {
 	}
 	for _, name := range []string{"containerd", "containerd-shim-runc-v2", "ctr", "runc", "crictl",
 		"bridge", "host-local", "loopback", "portmap", "bandwidth"} {
-		if _, err := executable(filepath.Join(bin, name)); err != nil {
+		if _, err := bundleFile(filepath.Dir(bin), path.Join(binDir, name)); err != nil {
 			t.Error(err)
+		}
+	}
+	if nf := NetfilterBinDir(root); nf != filepath.Join(filepath.Dir(bin), "netfilter", "bin") {
+		t.Errorf("NetfilterBinDir is %s, want netfilter/bin beside %s", nf, bin)
+	}
+	checkNetfilterTools(t, NetfilterBinDir(root))
+}
+
+// checkNetfilterTools runs the bundle's iptables and nft wrappers with
+// --version, which loads every library they link to and talks to no kernel
+// interface, and checks that KEDGE_IPTABLES_MODE picks the backend.
+func checkNetfilterTools(t *testing.T, dir string) {
+	t.Helper()
+	for _, tt := range []struct{ name, mode, want string }{
+		{"iptables", "", "iptables v1.8.9 (nf_tables)"},
+		{"iptables", "nft", "iptables v1.8.9 (nf_tables)"},
+		{"iptables", "legacy", "iptables v1.8.9 (legacy)"},
+		{"ip6tables-restore", "legacy", "ip6tables-restore v1.8.9 (legacy)"},
+		{"iptables-nft-save", "legacy", "iptables-nft-save v1.8.9 (nf_tables)"},
+		{"ip6tables-legacy-save", "", "ip6tables-save v1.8.9 (legacy)"},
+		{"nft", "legacy", "nftables v1.0.6"},
+		{"iptables", "bogus", `KEDGE_IPTABLES_MODE is "bogus": want nft or legacy`},
+	} {
+		cmd := exec.Command(filepath.Join(dir, tt.name), "--version")
+		cmd.Env = append(os.Environ(), "KEDGE_IPTABLES_MODE="+tt.mode)
+		out, err := cmd.CombinedOutput()
+		if !strings.Contains(string(out), tt.want) || (err != nil) != (tt.mode == "bogus") {
+			t.Errorf("KEDGE_IPTABLES_MODE=%s %s --version: %v %q, want %q", tt.mode, tt.name, err, out, tt.want)
 		}
 	}
 }

@@ -13,19 +13,21 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
 )
 
-// contents is what extract found in the archive, keyed by "bin/<name>".
+// contents is what extract found in the archive, keyed by bundle path
+// ("bin/runc", "netfilter/lib/libc.so.6").
 type contents struct {
 	manifest    []byte
 	sums, sizes map[string]string
 }
 
-// extract writes the archive's MANIFEST and bin/ files into dir, hashing them
-// on the way, and fails unless they match MANIFEST exactly. Everything was
+// extract writes the archive's MANIFEST and files into dir, hashing them on
+// the way, and fails unless they match MANIFEST exactly. Everything was
 // just hashed, so it writes the marker too.
 func extract(archive []byte, dir string) error {
 	// One goroutine and no read-ahead buffers: this runs once per version, on
@@ -36,13 +38,6 @@ func extract(archive []byte, dir string) error {
 		return fmt.Errorf("opening zstd stream: %w", err)
 	}
 	defer zr.Close()
-	bin := filepath.Join(dir, binDir)
-	if err := os.Mkdir(bin, 0o755); err != nil {
-		return err
-	}
-	if err := os.Chmod(bin, 0o755); err != nil { // whatever the umask
-		return err
-	}
 	c, err := readEntries(tar.NewReader(zr), dir)
 	if err != nil {
 		return err
@@ -63,9 +58,11 @@ func extract(archive []byte, dir string) error {
 	return syncFS(dir) // before install's rename can publish the files
 }
 
-// readEntries writes bin/ files under dir and keeps MANIFEST in memory (it
-// is written last, only once it matched). Any other entry is an error, so a
-// bad archive cannot write outside bin/.
+// readEntries writes the files under dir and keeps MANIFEST in memory (it
+// is written last, only once it matched). Only directories, files and hard
+// links to files already written, all at paths inside dir, are accepted, so
+// a bad archive cannot write anywhere else. A directory comes before what
+// it holds, as tar writes them.
 func readEntries(tr *tar.Reader, dir string) (contents, error) {
 	c := contents{sums: map[string]string{}, sizes: map[string]string{}}
 	for {
@@ -79,12 +76,16 @@ func readEntries(tr *tar.Reader, dir string) (contents, error) {
 		switch {
 		case h.Name == manifestName && h.Typeflag == tar.TypeReg:
 			c.manifest, err = io.ReadAll(tr)
-		case h.Name == binDir+"/" && h.Typeflag == tar.TypeDir:
-			// extract created bin/ already
-		case isBinName(h.Name) && h.Typeflag == tar.TypeReg:
+		case h.Typeflag == tar.TypeDir && isDirPath(strings.TrimSuffix(h.Name, "/")):
+			err = mkdir(filepath.Join(dir, h.Name))
+		case h.Typeflag == tar.TypeReg && isFilePath(h.Name):
 			var size int64
-			c.sums[h.Name], size, err = writeFile(filepath.Join(dir, h.Name), tr)
+			c.sums[h.Name], size, err = writeFile(filepath.Join(dir, h.Name), tr, fileMode(h.Name))
 			c.sizes[h.Name] = strconv.FormatInt(size, 10)
+		case h.Typeflag == tar.TypeLink && isFilePath(h.Name) && c.sums[h.Linkname] != "":
+			// The wrapper of netfilter/bin, one file under many names.
+			err = os.Link(filepath.Join(dir, h.Linkname), filepath.Join(dir, h.Name))
+			c.sums[h.Name], c.sizes[h.Name] = c.sums[h.Linkname], c.sizes[h.Linkname]
 		default:
 			err = fmt.Errorf("unexpected archive entry %q (type %c)", h.Name, h.Typeflag)
 		}
@@ -94,17 +95,26 @@ func readEntries(tr *tar.Reader, dir string) (contents, error) {
 	}
 }
 
-// writeFile creates p as an executable with r's content and returns its
-// sha256 and size.
-func writeFile(p string, r io.Reader) (sum string, size int64, err error) {
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+// mkdir creates p with mode 0755 whatever kedge's umask, so a bundle looks
+// the same on every node.
+func mkdir(p string) error {
+	if err := os.Mkdir(p, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(p, 0o755)
+}
+
+// writeFile creates p with mode and r's content and returns its sha256 and
+// size.
+func writeFile(p string, r io.Reader, mode os.FileMode) (sum string, size int64, err error) {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return "", 0, err
 	}
 	h := sha256.New()
 	size, err = io.Copy(io.MultiWriter(f, h), r)
 	if err == nil {
-		err = f.Chmod(0o755) // whatever the umask
+		err = f.Chmod(mode) // whatever the umask
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

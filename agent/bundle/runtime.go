@@ -7,7 +7,8 @@ import (
 )
 
 // Runtime is the unpacked bundle as the first part of a node: containerd,
-// the image import and kube-proxy's packet-filter tools run from it.
+// the image import and, on hosts without their own, the packet-filter
+// tools of kube-proxy, flannel and the CNI plugins run from it.
 type Runtime struct {
 	root string
 }
@@ -18,6 +19,10 @@ func NewRuntime(root string) *Runtime { return &Runtime{root: root} }
 
 // BinDir is where the bundle's binaries are once Init ran.
 func (r *Runtime) BinDir() string { return BinDir(r.root) }
+
+// NetfilterBinDir is where the bundle's iptables, ip6tables and nft are
+// once Init ran.
+func (r *Runtime) NetfilterBinDir() string { return NetfilterBinDir(r.root) }
 
 // Name implements component.Component.
 func (r *Runtime) Name() string { return "runtime-bundle" }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -17,21 +18,26 @@ import (
 )
 
 const (
-	binDir       = "bin"
-	manifestName = "MANIFEST" // "<sha256>  bin/<name>" lines, as sha256sum writes
-	// markerName records "<size>  bin/<name>" for every file once all were
+	binDir = "bin"
+	// netfilterBinDir holds iptables, ip6tables and nft for hosts without
+	// their own (scripts/bundle/netfilter.c); the rest of netfilter/ is
+	// what they run.
+	netfilterBinDir = "netfilter/bin"
+	manifestName    = "MANIFEST" // "<sha256>  <path>" lines, as sha256sum writes
+	// markerName records "<size>  <path>" for every file once all were
 	// hashed. Hashing ~130 MB at every start would cost seconds of CPU and SD
 	// card reads on a Raspberry Pi, so while the marker exists a start only
-	// checks names, sizes and the executable bit: that catches truncated,
-	// missing, extra and chmod-ed files (what crashes, full disks and stray
-	// commands leave) but not a same-size rewrite or bit rot. Deleting the
-	// marker forces the full check at the next start.
+	// checks names, sizes and modes: that catches truncated, missing, extra
+	// and chmod-ed files (what crashes, full disks and stray commands leave)
+	// but not a same-size rewrite or bit rot. Deleting the marker forces the
+	// full check at the next start.
 	markerName = ".verified"
 )
 
 // verify checks the unpacked bundle in dir against its MANIFEST: exactly the
-// listed files in bin/, each executable, with the marker's sizes when the
-// marker exists and with their sha256 otherwise (then writing the marker).
+// listed files, each a regular file and executable if it is a program, with
+// the marker's sizes when the marker exists and with their sha256 otherwise
+// (then writing the marker).
 func verify(dir string) error {
 	sums, err := readList(filepath.Join(dir, manifestName), isHash)
 	if err != nil {
@@ -45,7 +51,7 @@ func verify(dir string) error {
 	}
 	sizes := map[string]string{}
 	for _, name := range slices.Sorted(maps.Keys(sums)) {
-		sum, size, err := hashFile(filepath.Join(dir, name))
+		sum, size, err := hashFile(dir, name)
 		if err != nil {
 			return err
 		}
@@ -57,29 +63,31 @@ func verify(dir string) error {
 	return writeList(filepath.Join(dir, markerName), sizes)
 }
 
-// noExtras reports a file in bin/ that MANIFEST does not list (a missing
-// one fails the per-file checks).
+// noExtras reports a file in dir that MANIFEST does not list, other than
+// MANIFEST and the marker themselves (a missing one fails the per-file
+// checks).
 func noExtras(dir string, want map[string]string) error {
-	entries, err := os.ReadDir(filepath.Join(dir, binDir))
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if _, ok := want[path.Join(binDir, e.Name())]; !ok {
-			return fmt.Errorf("%s is not in MANIFEST", filepath.Join(dir, binDir, e.Name()))
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
 		}
-	}
-	return nil
+		name := filepath.ToSlash(strings.TrimPrefix(p, dir+string(filepath.Separator)))
+		if _, ok := want[name]; !ok && name != manifestName && name != markerName {
+			return fmt.Errorf("%s is not in MANIFEST", p)
+		}
+		return nil
+	})
 }
 
 func sameKeys(a, b map[string]string) bool {
 	return slices.Equal(slices.Sorted(maps.Keys(a)), slices.Sorted(maps.Keys(b)))
 }
 
-// checkSizes is the quick check: every file executable and of the recorded size.
+// checkSizes is the quick check: every file of the right kind and of the
+// recorded size.
 func checkSizes(dir string, sizes map[string]string) error {
 	for _, name := range slices.Sorted(maps.Keys(sizes)) {
-		info, err := executable(filepath.Join(dir, name))
+		info, err := bundleFile(dir, name)
 		if err != nil {
 			return err
 		}
@@ -90,22 +98,47 @@ func checkSizes(dir string, sizes map[string]string) error {
 	return nil
 }
 
-// executable returns p's info if it is a regular file someone may execute.
-func executable(p string) (os.FileInfo, error) {
+// bundleFile returns the info of file name of the bundle in dir if it is a
+// regular file that anyone may execute when it is a program.
+func bundleFile(dir, name string) (os.FileInfo, error) {
+	p := filepath.Join(dir, name)
 	info, err := os.Lstat(p)
 	if err != nil {
 		return nil, err
 	}
-	if !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
+	switch {
+	case !info.Mode().IsRegular():
+		return nil, fmt.Errorf("%s: mode %s, want a regular file", p, info.Mode())
+	case isProgram(name) && info.Mode().Perm()&0o111 == 0:
 		return nil, fmt.Errorf("%s: mode %s, want an executable file", p, info.Mode())
 	}
 	return info, nil
 }
 
-func hashFile(p string) (sum string, size int64, err error) {
-	if _, err := executable(p); err != nil {
+// isProgram reports whether the bundle file name is run: everything in a
+// bin/ or sbin/ directory. The rest (libraries, iptables extensions,
+// licences) is data.
+func isProgram(name string) bool {
+	switch path.Base(path.Dir(name)) {
+	case "bin", "sbin":
+		return true
+	}
+	return false
+}
+
+// fileMode is the mode extract gives the bundle file name.
+func fileMode(name string) os.FileMode {
+	if isProgram(name) {
+		return 0o755
+	}
+	return 0o644
+}
+
+func hashFile(dir, name string) (sum string, size int64, err error) {
+	if _, err := bundleFile(dir, name); err != nil {
 		return "", 0, err
 	}
+	p := filepath.Join(dir, name)
 	f, err := os.Open(p)
 	if err != nil {
 		return "", 0, err
@@ -130,14 +163,14 @@ func readList(p string, valid func(string) bool) (map[string]string, error) {
 	return list, nil
 }
 
-// parseList parses "<value>  bin/<name>" lines into name -> value. Names are
-// checked here because they become paths: nothing may point outside bin/.
+// parseList parses "<value>  <path>" lines into path -> value. Paths are
+// checked here because they are opened: none may point outside the bundle.
 func parseList(data []byte, valid func(string) bool) (map[string]string, error) {
 	list := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		value, name, ok := strings.Cut(sc.Text(), "  ")
-		if !ok || !valid(value) || !isBinName(name) {
+		if !ok || !valid(value) || !isFilePath(name) {
 			return nil, fmt.Errorf("line %d: malformed %q", n, sc.Text())
 		}
 		if _, dup := list[name]; dup {
@@ -165,10 +198,16 @@ func writeList(p string, list map[string]string) error {
 	return nil
 }
 
-// isBinName accepts "bin/<name>" with a plain file name.
-func isBinName(name string) bool {
-	base, ok := strings.CutPrefix(name, binDir+"/")
-	return ok && base != "" && base != "." && base != ".." && !strings.Contains(base, "/")
+// isFilePath accepts the path of a file in one of the bundle's directories,
+// e.g. bin/runc: relative, without . or .. elements, and never at the top,
+// where MANIFEST and the marker are.
+func isFilePath(name string) bool {
+	return isDirPath(name) && strings.Contains(name, "/")
+}
+
+// isDirPath accepts a relative path without . or .. elements.
+func isDirPath(name string) bool {
+	return fs.ValidPath(name) && name != "."
 }
 
 func isSize(s string) bool {

@@ -18,7 +18,7 @@ import (
 // Containerd is the containerd child process as a component.
 type Containerd struct {
 	cfg    Config
-	env    []string
+	env    func() []string
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited <-chan struct{} // of the current process
@@ -26,9 +26,10 @@ type Containerd struct {
 	done   chan struct{}
 }
 
-// New returns a component that runs containerd with cfg; env is the child's
-// environment (its PATH starts with the bundle dir so it finds the shim).
-func New(cfg Config, env []string) *Containerd {
+// New returns a component that runs containerd with cfg; env gives the
+// child's environment (its PATH starts with the bundle dir so it finds the
+// shim) each time it is launched, so it has what earlier parts' Start set.
+func New(cfg Config, env func() []string) *Containerd {
 	return &Containerd{cfg: cfg, env: env}
 }
 
@@ -75,7 +76,7 @@ func (c *Containerd) launch() (<-chan struct{}, error) {
 		return nil, fmt.Errorf("opening containerd log: %w", err)
 	}
 	cmd := exec.Command(c.cfg.BinDir+"/containerd", "--config", c.cfg.ConfigPath())
-	cmd.Env, cmd.Stdout, cmd.Stderr = c.env, log, log
+	cmd.Env, cmd.Stdout, cmd.Stderr = c.env(), log, log
 	// Its own process group: a Ctrl-C meant for kedge must not kill
 	// containerd before kedge stops it in order.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

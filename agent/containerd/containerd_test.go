@@ -27,7 +27,7 @@ func TestSupervisorRestartsContainerd(t *testing.T) {
 		CNIConfDir: filepath.Join(dir, "cni"), PauseImage: "kedge.local/pause:3.10", Snapshotter: "native",
 		RestrictOOMScoreAdj: !CanLowerOOMScore(),
 	}
-	c := New(cfg, []string{"PATH=" + bundle.Prepend(os.Getenv("PATH"), bin)})
+	c := New(cfg, func() []string { return []string{"PATH=" + bundle.Prepend(os.Getenv("PATH"), bin)} })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := c.Init(ctx); err != nil {

@@ -1,7 +1,6 @@
 package containerd
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 	"k8s.io/klog/v2"
+
+	"github.com/kedge-io/kedge/dtype"
 )
 
 // ChooseSnapshotter returns "overlayfs" when dir's filesystem can carry it,
@@ -32,59 +33,13 @@ func checkOverlay(dir string) error {
 		return err
 	}
 	defer os.RemoveAll(probe)
-	if err := checkDType(probe); err != nil {
+	switch ok, err := dtype.Supported(probe); {
+	case err != nil:
 		return err
-	}
-	return tryOverlayMount(probe)
-}
-
-// checkDType creates a file and reads the raw directory entries back: a
-// filesystem without d_type reports DT_UNKNOWN for every entry.
-func checkDType(dir string) error {
-	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o600); err != nil {
-		return err
-	}
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 4096)
-	n, err := unix.Getdents(fd, buf)
-	if err != nil {
-		return fmt.Errorf("reading directory entries: %w", err)
-	}
-	if !direntsHaveType(buf[:n], "f") {
+	case !ok:
 		return errors.New("the filesystem does not record d_type (e.g. XFS with ftype=0)")
 	}
-	return nil
-}
-
-// direntsHaveType walks linux_dirent64 records (ino u64, off u64, reclen
-// u16, type u8, name) and reports whether name has a known type.
-func direntsHaveType(buf []byte, name string) bool {
-	for len(buf) >= 19 {
-		reclen := int(binary.NativeEndian.Uint16(buf[16:18]))
-		if reclen < 19 || reclen > len(buf) {
-			return false
-		}
-		typ := buf[18]
-		entry := buf[19:reclen]
-		if i := indexNul(entry); i >= 0 && string(entry[:i]) == name {
-			return typ != unix.DT_UNKNOWN
-		}
-		buf = buf[reclen:]
-	}
-	return false
-}
-
-func indexNul(b []byte) int {
-	for i, c := range b {
-		if c == 0 {
-			return i
-		}
-	}
-	return -1
+	return tryOverlayMount(probe)
 }
 
 func tryOverlayMount(dir string) error {

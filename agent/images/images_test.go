@@ -68,7 +68,7 @@ func startContainerd(t *testing.T, dir string) (ctr, socket string) {
 		CNIConfDir: filepath.Join(dir, "cni"), PauseImage: "kedge.local/pause:3.10", Snapshotter: "native",
 		RestrictOOMScoreAdj: !containerd.CanLowerOOMScore(),
 	}
-	c := containerd.New(cfg, []string{"PATH=" + bundle.Prepend(os.Getenv("PATH"), bin)})
+	c := containerd.New(cfg, func() []string { return []string{"PATH=" + bundle.Prepend(os.Getenv("PATH"), bin)} })
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := c.Init(ctx); err != nil {

@@ -1,32 +1,19 @@
 package kubeproxy
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
-// Modes kedge supports, with the command each needs and its Debian package.
-var modes = map[string]struct{ command, pkg string }{
-	"iptables": {"iptables", "iptables"},
-	"nftables": {"nft", "nftables"},
-}
+// modes kedge runs kube-proxy in. Both work on any host: the runtime bundle
+// carries iptables and nft for hosts without their own (agent/netfilter).
+var modes = []string{"iptables", "nftables"}
 
-// CheckBackend fails start-up early when the host lacks the command the
-// chosen mode drives, and says what to install or which mode would work.
-// lookPath is exec.LookPath outside tests.
-func CheckBackend(mode string, lookPath func(string) (string, error)) error {
-	want, ok := modes[mode]
-	if !ok {
-		return fmt.Errorf("--kube-proxy-mode %q: want iptables or nftables", mode)
-	}
-	if _, err := lookPath(want.command); err == nil {
+// CheckBackend names the flag and the valid values when mode is unknown.
+func CheckBackend(mode string) error {
+	if slices.Contains(modes, mode) {
 		return nil
 	}
-	for other, m := range modes {
-		if other == mode {
-			continue
-		}
-		if _, err := lookPath(m.command); err == nil {
-			return fmt.Errorf("kube-proxy mode %s needs the %s command, which is not on PATH; install the %s package, or run with --kube-proxy-mode=%s (%s is installed)",
-				mode, want.command, want.pkg, other, m.command)
-		}
-	}
-	return fmt.Errorf("kube-proxy needs iptables or nft and neither is on PATH; install the %s package (e.g. apt-get install %s)", want.pkg, want.pkg)
+	return fmt.Errorf("--kube-proxy-mode %q: want %s", mode, strings.Join(modes, " or "))
 }

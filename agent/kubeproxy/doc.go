@@ -1,3 +1,4 @@
 // Package kubeproxy holds what kedge needs to run the embedded kube-proxy:
-// the choice of backend and the host tools that backend depends on.
+// its flags and the choice of mode. Which iptables or nft it drives is
+// agent/netfilter's decision.
 package kubeproxy

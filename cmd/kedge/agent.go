@@ -30,6 +30,7 @@ func newAgentCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			cfg.OnReady = readyNotifier()
 			return agent.RunAgent(ctx, cfg)
 		},
 	}

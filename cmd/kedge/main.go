@@ -4,8 +4,13 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 )
+
+// symlinkTools are the commands kedge runs when called by their name.
+var symlinkTools = []string{"kubectl", "crictl", "ctr"}
 
 func main() {
 	// Cut the garbage collector's headroom unless the user set GOGC: a
@@ -16,7 +21,13 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(30)
 	}
-	if err := newRootCommand().Execute(); err != nil {
+	root := newRootCommand()
+	// scripts/install.sh links kubectl, crictl and ctr to kedge, so those
+	// names run the tool, as they do on k3s.
+	if tool := filepath.Base(os.Args[0]); slices.Contains(symlinkTools, tool) {
+		root.SetArgs(append([]string{tool}, os.Args[1:]...))
+	}
+	if err := root.Execute(); err != nil {
 		os.Exit(1)
 	}
 }

@@ -24,7 +24,8 @@ func newRootCommand() *cobra.Command {
 	root.Flags().Bool("version", false, "Print kedge, Kubernetes and Go versions")
 	_ = pflag.CommandLine.MarkHidden("version")
 	addLogFlags(root)
-	root.AddCommand(newServerCommand(), newAgentCommand(), newTokenCommand(), newKubectlCommand(), newCtrCommand(), newCrictlCommand(), newImagesCommand(), newStatusCommand())
+	root.AddCommand(newServerCommand(), newAgentCommand(), newTokenCommand(), newKubectlCommand(), newCtrCommand(), newCrictlCommand(), newImagesCommand(), newStatusCommand(),
+		newCheckConfigCommand(), newKillallCommand())
 	return root
 }
 

@@ -7,9 +7,11 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"k8s.io/klog/v2"
 
 	"github.com/kedge-io/kedge/config"
 	"github.com/kedge-io/kedge/datadir"
+	"github.com/kedge-io/kedge/sdnotify"
 	"github.com/kedge-io/kedge/server"
 )
 
@@ -26,6 +28,7 @@ func newServerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
+			cfg.OnReady = readyNotifier()
 			return server.Run(ctx, cfg)
 		},
 	}
@@ -42,4 +45,16 @@ func applyConfig(cmd *cobra.Command, configFile string) error {
 		src.Path, src.Explicit = env, true
 	}
 	return config.Apply(cmd.Flags(), src)
+}
+
+// readyNotifier takes systemd's notify socket out of the environment before
+// anything starts (containerd would use it) and returns what tells systemd
+// the node is ready.
+func readyNotifier() func() {
+	n := sdnotify.Take()
+	return func() {
+		if err := n.Ready(); err != nil {
+			klog.Warning(err)
+		}
+	}
 }

@@ -81,7 +81,7 @@ build_one() {
 	echo "${v#v}" >"$out.version"
 	# The licence goes into the image beside the binary.
 	local lic
-	lic=$(ls "$(cd "$here/$name" && GOWORK=off "$GO" list -m -f '{{.Dir}}' "$mod")"/LICENSE* 2>/dev/null | head -n1)
+	lic=$(find "$(cd "$here/$name" && GOWORK=off "$GO" list -m -f '{{.Dir}}' "$mod")" -maxdepth 1 -name 'LICENSE*' | sort | head -n1)
 	rm -f "$out.license" # a copy from the module cache is read-only
 	[ -z "$lic" ] || install -m 0644 "$lic" "$out.license"
 	echo "$want" >"$stamp"

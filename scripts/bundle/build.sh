@@ -2,9 +2,11 @@
 # build.sh ARCH builds the container runtime kedge embeds (docs/architecture.md,
 # decision 3) for ARCH (amd64, arm64 or arm = armv7): containerd, its runc
 # shim, ctr, runc with seccomp, crictl and the CNI plugins, all static, from
-# the versions pinned in scripts/bundle/go.mod. It packs them reproducibly
-# into agent/bundle/assets/runtime-ARCH.tar.zst (bin/<name> + MANIFEST in
-# sha256sum format) and skips all of it when the inputs have not changed.
+# the versions pinned in scripts/bundle/go.mod; and Debian bookworm's
+# iptables and nft for hosts without their own (decision 9). It packs them
+# reproducibly into agent/bundle/assets/runtime-ARCH.tar.zst (bin/<name>,
+# netfilter/..., and MANIFEST in sha256sum format) and skips all of it when
+# the inputs have not changed.
 #
 # The binaries are `tool` directives of that go.mod; to move one, e.g.
 #   cd scripts/bundle && go get github.com/opencontainers/runc@v1.5.3 && go mod tidy
@@ -26,6 +28,21 @@ out=$root/agent/bundle/assets/runtime-$arch.tar.zst
 work=$here/.build/$arch
 stamp=$here/.build/$arch.inputs
 sysroot=$here/.build/sysroot/$arch # target libseccomp for runc
+debdir=$here/.build/debs/$arch      # the netfilter tools' packages
+
+# Debian's iptables and nftables with the packages their programs and
+# iptables extensions load (readelf NEEDED, transitively); build_netfilter
+# fails when one of them supplies nothing, or a library is missing.
+# libc6's own Depends (libgcc-s1) is only dlopened for thread cancellation,
+# which these tools never use.
+netfilter_debs=(iptables libxtables12 libip4tc2 libip6tc2 libnftnl11 libmnl0
+	libnetfilter-conntrack3 libnfnetlink0 nftables libnftables1 libjansson4
+	libgmp10 libedit2 libbsd0 libmd0 libtinfo6 libc6)
+# The names netfilter.c answers to in netfilter/bin.
+netfilter_tools=(iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore
+	iptables-nft iptables-nft-save iptables-nft-restore ip6tables-nft ip6tables-nft-save ip6tables-nft-restore
+	iptables-legacy iptables-legacy-save iptables-legacy-restore
+	ip6tables-legacy ip6tables-legacy-save ip6tables-legacy-restore nft)
 
 # runc only needs libseccomp.a and its headers: unpack the target's
 # libseccomp-dev into a private sysroot instead of installing it.
@@ -40,18 +57,30 @@ ensure_libseccomp() {
 		{ echo "build.sh: libseccomp.a missing from $deb" >&2; exit 1; }
 }
 
+# Cached in $debdir: a fresh fetch may bring a newer point release, which
+# the inputs hash below then notices.
+fetch_netfilter_debs() {
+	local p
+	for p in "${netfilter_debs[@]}"; do
+		"$root/scripts/deps.sh" deb "$p" "$arch" "$debdir/$p.deb"
+	done
+}
+
 "$root/scripts/deps.sh" cc "$arch"
-"$root/scripts/deps.sh" pkgs zstd pkgconf
+"$root/scripts/deps.sh" pkgs zstd pkgconf binutils
 ensure_libseccomp
+fetch_netfilter_debs
 
 # Everything that changes the archive's bytes: a matching stamp means the
 # archive on disk is what this build would produce, so keep it.
 inputs_hash() {
 	{
-		cat "$here/go.mod" "$here/go.sum" "$here/build.sh"
+		cat "$here/go.mod" "$here/go.sum" "$here/build.sh" "$here/netfilter.c"
 		"$GO" version
 		zstd --version
-		cat "$sysroot/usr/lib/$triplet/libseccomp.a"
+		"$cc" --version
+		cat "$sysroot/usr/lib/$triplet/libseccomp.a" "$("$cc" -print-file-name=libc.a)"
+		for p in "${netfilter_debs[@]}"; do cat "$debdir/$p.deb"; done
 		echo "$arch"
 	} | sha256sum | cut -d' ' -f1
 }
@@ -119,16 +148,88 @@ gobuild 0 "" "-X $cni/pkg/utils/buildversion.BuildVersion=$cni_v" \
 	$cni/plugins/meta/portmap $cni/plugins/meta/bandwidth
 echo "bundle $arch: compiled in $((SECONDS - start))s"
 
+# needed FILE lists the shared libraries FILE names in its dynamic section.
+needed() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'; }
+
+# copy_libs X LIB FILE... copies into LIB, under its soname, every library
+# FILE... need, directly or through another, from the packages unpacked in
+# X/<package>, and marks those packages used. The loader is not copied
+# here: it is sbin/ld.so.
+copy_libs() {
+	local x=$1 lib=$2 f so src pkg
+	shift 2
+	local todo=("$@")
+	while [ ${#todo[@]} -gt 0 ]; do
+		f=${todo[0]}
+		todo=("${todo[@]:1}")
+		for so in $(needed "$f"); do
+			case $so in ld-linux*) continue ;; esac
+			[ -e "$lib/$so" ] && continue
+			src=$(find "$x" -path "*/$triplet/$so" | LC_ALL=C sort | head -n 1)
+			[ -n "$src" ] || { echo "build.sh: $f needs $so, which no package in netfilter_debs has" >&2; exit 1; }
+			pkg=${src#"$x"/}
+			used[${pkg%%/*}]=1
+			cp -L "$src" "$lib/$so"
+			todo+=("$lib/$so")
+		done
+	done
+}
+
+# build_netfilter NF lays out Debian's iptables and nft under NF for
+# netfilter.c: the programs and glibc's loader in sbin/, the libraries in
+# lib/, the iptables extensions in xtables/, the wrapper under every tool
+# name in bin/, and each package's copyright in share/doc/<package>/.
+build_netfilter() {
+	local nf=$1 x=$here/.build/debs/$arch.unpacked p loader
+	declare -A used=([iptables]=1 [nftables]=1 [libc6]=1)
+	rm -rf "$x"
+	for p in "${netfilter_debs[@]}"; do
+		mkdir -p "$x/$p"
+		dpkg-deb -x "$debdir/$p.deb" "$x/$p"
+	done
+	mkdir -p "$nf"/{bin,sbin,lib,xtables}
+	cp "$x"/iptables/usr/sbin/{xtables-nft-multi,xtables-legacy-multi} "$x"/nftables/usr/sbin/nft "$nf/sbin/"
+	loader=("$x"/libc6/lib/"$triplet"/ld-linux-*.so.*)
+	[ ${#loader[@]} -eq 1 ] || { echo "build.sh: want one glibc loader in libc6, found ${loader[*]}" >&2; exit 1; }
+	cp -L "${loader[0]}" "$nf/sbin/ld.so"
+	# Dereferenced: a few extensions are symlinks to others (SNAT to NAT).
+	cp -L "$x/iptables/usr/lib/$triplet/xtables/"*.so "$nf/xtables/"
+	copy_libs "$x" "$nf/lib" "$nf"/sbin/{xtables-nft-multi,xtables-legacy-multi,nft} "$nf"/xtables/*.so
+	for p in "${netfilter_debs[@]}"; do
+		[ -n "${used[$p]:-}" ] || { echo "build.sh: nothing needs $p; drop it from netfilter_debs" >&2; exit 1; }
+		mkdir -p "$nf/share/doc/$p"
+		cp "$x/$p/usr/share/doc/$p/copyright" "$nf/share/doc/$p/"
+	done
+	# Static, so it runs before any library is found; $extld as for runc.
+	# shellcheck disable=SC2086
+	"$cc" $extld -Os -s -Wall -Wextra -Werror -o "$nf/bin/${netfilter_tools[0]}" "$here/netfilter.c"
+	for p in "${netfilter_tools[@]:1}"; do
+		ln "$nf/bin/${netfilter_tools[0]}" "$nf/bin/$p"
+	done
+	rm -rf "$x"
+}
+
+echo "bundle $arch: iptables $(dpkg-deb -f "$debdir/iptables.deb" Version), nftables $(dpkg-deb -f "$debdir/nftables.deb" Version) (Debian)"
+build_netfilter "$work/netfilter"
+
 # Reproducible tar: fixed order, times, owners and modes, so the archive hash
 # (which names the unpack dir on nodes) changes only when a binary does. zstd
 # output does not depend on the thread count. A 64 MiB window lets zstd reuse
 # the Go runtime and libraries the binaries share: ~30% smaller than the
 # default 8 MiB window, for 64 MiB of decoder memory while a node unpacks.
-chmod 0755 "$work/bin"/*
-(cd "$work" && LC_ALL=C sha256sum bin/* >MANIFEST && chmod 0644 MANIFEST)
+# Modes follow agent/bundle's rule (programs are what bin/ and sbin/ hold);
+# the wrapper's hard links stay links, stored once.
+(
+	cd "$work"
+	find bin netfilter -type d -exec chmod 0755 {} +
+	find bin netfilter -type f -exec chmod 0644 {} +
+	find bin netfilter -type f \( -path '*/bin/*' -o -path '*/sbin/*' -o -path 'bin/*' \) -exec chmod 0755 {} +
+	find bin netfilter -type f | LC_ALL=C sort | xargs sha256sum >MANIFEST
+	chmod 0644 MANIFEST
+)
 mkdir -p "$(dirname "$out")"
 LC_ALL=C tar -C "$work" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-	--format=gnu -cf - MANIFEST bin |
+	--format=gnu -cf - MANIFEST bin netfilter |
 	zstd -19 --long=26 -T0 -q -f -o "$out.tmp"
 mv -f "$out.tmp" "$out"
 echo "$want" >"$stamp"

@@ -1,13 +1,15 @@
-# Runtime bundle (docs/architecture.md, decision 3): containerd, its runc shim, ctr,
-# runc, crictl and the CNI plugins, built per arch from the versions pinned in
-# scripts/bundle/go.mod and packed for agent/bundle to go:embed. Include this
-# from the top-level Makefile; paths are relative to the repository root.
+# Runtime bundle (docs/architecture.md, decisions 3 and 9): containerd, its runc
+# shim, ctr, runc, crictl and the CNI plugins, built per arch from the versions
+# pinned in scripts/bundle/go.mod, and Debian's iptables and nft with the
+# wrapper netfilter.c, packed for agent/bundle to go:embed. Include this from
+# the top-level Makefile; paths are relative to the repository root.
 #
 # build.sh also keeps a content stamp of its inputs, so after a fresh clone
 # (where mtimes say nothing) an up-to-date archive is only touched, not rebuilt.
+# The stamp covers the .debs it fetched into scripts/bundle/.build/debs.
 
 BUNDLE_ASSETS := agent/bundle/assets
-BUNDLE_INPUTS := scripts/bundle/go.mod scripts/bundle/go.sum scripts/bundle/build.sh
+BUNDLE_INPUTS := scripts/bundle/go.mod scripts/bundle/go.sum scripts/bundle/build.sh scripts/bundle/netfilter.c
 
 .PHONY: bundle-amd64 bundle-arm64 bundle-arm bundle-clean
 

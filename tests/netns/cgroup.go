@@ -32,7 +32,7 @@ func (n *Node) CgroupRoot() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	mounts := cgroupMounts(string(info))
+	mounts := CgroupMounts(string(info))
 	if len(mounts) == 0 {
 		return "", fmt.Errorf("no cgroup hierarchy mounted under %s", cgroupMountRoot)
 	}
@@ -51,10 +51,10 @@ func (n *Node) CgroupRoot() (string, error) {
 	return n.cgroupRoot, nil
 }
 
-// cgroupMounts returns the mount points of cgroup and cgroup2 filesystems
+// CgroupMounts returns the mount points of cgroup and cgroup2 filesystems
 // at or under /sys/fs/cgroup, once each, from mountinfo text. Co-mounted
 // controllers (cpu,cpuacct) are one mount, so their symlinks are skipped.
-func cgroupMounts(mountinfo string) []string {
+func CgroupMounts(mountinfo string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, m := range parseMountinfo(mountinfo) {

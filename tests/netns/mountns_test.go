@@ -212,13 +212,13 @@ func TestCgroupMounts(t *testing.T) {
 29 26 0:26 / /sys/fs/cgroup/systemd rw shared:9 - cgroup cgroup rw,name=systemd
 30 30 0:24 / /var/lib/other rw - cgroup cgroup rw,cpu,cpuacct
 31 26 0:24 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct`
-	got := cgroupMounts(info)
+	got := CgroupMounts(info)
 	want := []string{"/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/systemd"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("cgroupMounts = %v, want %v", got, want)
 	}
 	v2 := "35 24 0:30 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate"
-	if got := cgroupMounts(v2); !slices.Equal(got, []string{"/sys/fs/cgroup"}) {
+	if got := CgroupMounts(v2); !slices.Equal(got, []string{"/sys/fs/cgroup"}) {
 		t.Fatalf("cgroup v2: %v", got)
 	}
 }
