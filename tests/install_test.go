@@ -520,6 +520,28 @@ func TestInstallScriptInput(t *testing.T) {
 		}
 	})
 
+	t.Run("an existing kubectl is kept unless forced", func(t *testing.T) {
+		d := newDirs(t)
+		own := t.TempDir()
+		writeFile(t, filepath.Join(own, "kubectl"), "#!/bin/sh\n")
+		if err := os.Chmod(filepath.Join(own, "kubectl"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		env := append(envFor(d, "INSTALL_KEDGE_BIN="+bin), "PATH="+own+":"+os.Getenv("PATH"))
+		out, code := hostInstall(t, env)
+		if code != 0 {
+			t.Fatalf("install.sh exited %d:\n%s", code, tail(out, 30))
+		}
+		mustContain(t, "install.sh", out, "kubectl: "+filepath.Join(own, "kubectl")+" is already on PATH")
+		if _, err := os.Lstat(filepath.Join(d.bin, "kubectl")); err == nil {
+			t.Fatalf("install.sh linked kubectl beside the one on PATH")
+		}
+		out, code = hostInstall(t, append(env, "INSTALL_KEDGE_SYMLINK=force"))
+		if target, err := os.Readlink(filepath.Join(d.bin, "kubectl")); code != 0 || err != nil || target != filepath.Join(d.bin, "kedge") {
+			t.Fatalf("with force: exit %d, kubectl -> %q %v\n%s", code, target, err, tail(out, 30))
+		}
+	})
+
 	t.Run("agent env file is private", func(t *testing.T) {
 		d := newDirs(t)
 		out, code := hostInstall(t, envFor(d, "INSTALL_KEDGE_BIN="+bin,
