@@ -145,9 +145,18 @@ vet: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar
 test-unit: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar images-test
 	$(GO) test -tags $(TAGS) ./...
 
-test-integration: build build-arm64 build-armv7 images-amd64
+# The registry the pull tests run is Debian's docker-registry (the CNCF
+# distribution registry), unpacked from its .deb: installing the package
+# would start it as a service on the machine.
+REGISTRY_BIN := dist/cache/registry/usr/bin/docker-registry
+$(REGISTRY_BIN):
+	scripts/deps.sh deb docker-registry amd64 dist/cache/registry/docker-registry.deb
+	dpkg-deb -x dist/cache/registry/docker-registry.deb dist/cache/registry
+	touch $@
+
+test-integration: build build-arm64 build-armv7 images-amd64 $(REGISTRY_BIN)
 	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_IMAGES_DIR=$(CURDIR)/$(IMAGES_OUT)/amd64 KEDGE_BIN_ARM64=$(CURDIR)/$(BIN)/kedge-arm64 \
-		KEDGE_BIN_ARMV7=$(CURDIR)/$(BIN)/kedge-armv7 \
+		KEDGE_BIN_ARMV7=$(CURDIR)/$(BIN)/kedge-armv7 KEDGE_REGISTRY_BIN=$(CURDIR)/$(REGISTRY_BIN) \
 		$(GO) test -tags $(TAGS),e2e -count=1 -timeout 45m -v ./tests/...
 
 test: deps fmt vet test-unit test-integration
@@ -159,11 +168,11 @@ test: deps fmt vet test-unit test-integration
 # The last three need root and run nodes in test network namespaces with no
 # route out, busybox from images-amd64. IDLE_MINUTES (5) and RSS_AFTER
 # (60 s) tune them; the go test timeout grows with them.
-bench: deps build images-amd64
+bench: deps build images-amd64 $(REGISTRY_BIN)
 	@scripts/deps.sh pkgs wrk
 	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge scripts/bench.sh
 	KEDGE_BENCH=1 KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_IMAGES_DIR=$(CURDIR)/$(IMAGES_OUT)/amd64 \
-		KEDGE_DIST_DIR=$(CURDIR)/$(IMAGES_ALL) \
+		KEDGE_DIST_DIR=$(CURDIR)/$(IMAGES_ALL) KEDGE_REGISTRY_BIN=$(CURDIR)/$(REGISTRY_BIN) \
 		$(GO) test -tags $(TAGS),e2e -run '^Test(Agent|Cluster|Packaged)Benchmark$$' -count=1 -v \
 		-timeout $$(( $${IDLE_MINUTES:-5} + 3 * $${RSS_AFTER:-60} / 30 + 40 ))m ./tests/
 

@@ -13,11 +13,13 @@ import (
 	"github.com/kedge-io/kedge/agent/kubelet"
 	"github.com/kedge-io/kedge/agent/kubeproxy"
 	"github.com/kedge-io/kedge/agent/netfilter"
+	"github.com/kedge-io/kedge/agent/registries"
 	"github.com/kedge-io/kedge/component"
 	"github.com/kedge-io/kedge/passthrough"
 )
 
-// PauseImage is the sandbox image, built into kedge and imported at start.
+// PauseImage is the sandbox image, built into kedge and imported at start
+// (and pinned), so a pod starts before anything else serves.
 const PauseImage = "kedge.local/pause:3.10"
 
 // Credentials let the node's components reach the apiserver and let the
@@ -37,8 +39,10 @@ type Credentials struct {
 
 // Components returns the node's parts in start order: the runtime bundle,
 // the packet-filter tools (which puts the bundle's on PATH for a host
-// without its own, before anything runs them), containerd, image import,
-// kubelet, kube-proxy, then flannel (which waits for the node the kubelet
+// without its own, before anything runs them), the registry
+// configuration (which hands containerd its credentials before
+// containerd's Init writes its config), containerd, image import, kubelet,
+// kube-proxy, then flannel (which waits for the node the kubelet
 // registers). Building them touches no file: each part prepares its own in
 // Init. The caller holds the data-dir lock.
 func Components(node Node, cluster Cluster, creds Credentials) ([]component.Component, error) {
@@ -56,10 +60,14 @@ func Components(node Node, cluster Cluster, creds Credentials) ([]component.Comp
 		Socket:    node.Layout.ContainerdSocket(),
 		StateFile: node.Layout.ImportedState(),
 	}
+	ctrd := newContainerd(node, runtime.BinDir())
 	parts := []component.Component{
 		runtime,
 		netfilter.New(runtime.NetfilterBinDir(), cluster.KubeProxyMode == "nftables"),
-		newContainerd(node, runtime.BinDir()),
+		registries.New(registries.Options{
+			Path: node.RegistriesFile, HostsDir: node.Layout.RegistryHostsDir(), Runtime: ctrd,
+		}),
+		ctrd,
 		images.NewLoader(importer, node.Layout.ImagesDir()),
 		kl,
 		kp,

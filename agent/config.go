@@ -11,6 +11,7 @@ import (
 
 	"github.com/kedge-io/kedge/agent/flannel"
 	"github.com/kedge-io/kedge/agent/kubeproxy"
+	"github.com/kedge-io/kedge/agent/registries"
 	"github.com/kedge-io/kedge/datadir"
 )
 
@@ -28,6 +29,9 @@ type Config struct {
 	KubeProxyArgs []string
 	FlannelIface  string
 	ResolvConf    string
+	// RegistriesFile is registries.yaml: mirrors, credentials and TLS
+	// for pulls (agent/registries).
+	RegistriesFile string
 }
 
 // AddFlags registers the node flags shared by `kedge server` and
@@ -40,6 +44,7 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.KubeletArgs, "kubelet-arg", nil, "Extra kubelet flag as key=value (repeatable; overrides kedge's default)")
 	fs.StringArrayVar(&c.KubeProxyArgs, "kube-proxy-arg", nil, "Extra kube-proxy flag as key=value (repeatable)")
 	fs.StringVar(&c.FlannelIface, "flannel-iface", "", "Interface for pod network traffic (default: the one holding the node IP)")
+	fs.StringVar(&c.RegistriesFile, "registries-file", registries.DefaultPath, "Registry mirrors, credentials and TLS for image pulls (k3s registries.yaml schema; a missing file means none)")
 	fs.StringVar(&c.ResolvConf, "resolv-conf", "", "resolv.conf for pods with host DNS (default: /etc/resolv.conf, or systemd-resolved's upstream file when that only lists a loopback stub)")
 }
 

@@ -109,6 +109,12 @@ func (l Layout) FlannelNetConf() string { return filepath.Join(l.EtcDir(), "flan
 // CNIConfDir is where the pod network's CNI configuration is written.
 func (l Layout) CNIConfDir() string { return filepath.Join(l.EtcDir(), "cni", "net.d") }
 
+// RegistryHostsDir is containerd's config_path: one hosts.toml per
+// registry, rendered from registries.yaml or written by hand.
+func (l Layout) RegistryHostsDir() string {
+	return filepath.Join(l.EtcDir(), "containerd", "certs.d")
+}
+
 // CNINetworksDir is where host-local IPAM keeps its address allocations.
 func (l Layout) CNINetworksDir() string { return l.data("agent", "cni", "networks") }
 

@@ -12,8 +12,11 @@
 //     PID, logging the cluster's state if the test failed.
 //   - nodeclient_test.go: what talks to a running node: a client-go
 //     client, kubectl and crictl run where the node lives, node readiness.
-//   - workload_test.go: busybox workloads (kedge.local/busybox, never
-//     pulled), kubectl apply, and fetching a URL from inside a pod.
+//   - workload_test.go: busybox workloads (kedge.local/busybox, from the
+//     node's own built-in registry or an imported archive, or an image of
+//     a test registry), kubectl apply, and fetching a URL from inside a pod.
+//   - registry_test.go: the site's registries, Debian's docker-registry run
+//     in a test node with a test CA and htpasswd, and images pushed to it.
 //   - host_test.go: the binary, commands on the host, test topologies.
 //   - check_test.go: polling and checks on text.
 //   - bench_test.go, procs_test.go: the benchmarks' tables and their look

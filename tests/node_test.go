@@ -54,6 +54,7 @@ type node struct {
 	dataDir    string
 	runDir     string
 	kubeconfig string   // a server writes it
+	registries string   // its registries.yaml, absent until a test writes it
 	args       []string // after the binary: the mode, then flags
 
 	cmd     *exec.Cmd
@@ -79,10 +80,11 @@ func newNode(owner *testing.T, spec nodeSpec) *node {
 		dataDir:    filepath.Join(dir, "data"),
 		runDir:     filepath.Join(dir, "run"),
 		kubeconfig: filepath.Join(dir, "kubeconfig.yaml"),
+		registries: filepath.Join(dir, "registries.yaml"),
 	}
 	cfg := filepath.Join(dir, "config.yaml")
-	writeFile(owner, cfg, "") // empty: keeps /etc/kedge out
-	n.args = []string{n.mode(), "--config", cfg, "--data-dir", n.dataDir, "--run-dir", n.runDir}
+	writeFile(owner, cfg, "") // empty, as the missing registries.yaml: keeps /etc/kedge out
+	n.args = []string{n.mode(), "--config", cfg, "--data-dir", n.dataDir, "--run-dir", n.runDir, "--registries-file", n.registries}
 	if n.net == nil {
 		n.port = freePort(owner)
 		n.name = fmt.Sprintf("host-%d", n.port)

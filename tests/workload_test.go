@@ -3,6 +3,7 @@
 package tests
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,6 +42,11 @@ type busybox struct {
 	// httpd serves it on wwwPort, and the pod is Ready once it answers.
 	www  string
 	node string // runs the pod on this node, past the scheduler
+	// image replaces busyboxImage, pulled as pull says ("" is
+	// IfNotPresent), with the credentials of pullSecret if set.
+	image      string
+	pull       corev1.PullPolicy
+	pullSecret string
 }
 
 func (b busybox) appLabel() string {
@@ -59,8 +65,8 @@ func (b busybox) meta() metav1.ObjectMeta {
 func (b busybox) podSpec() corev1.PodSpec {
 	c := corev1.Container{
 		Name:            b.appLabel(),
-		Image:           busyboxImage,
-		ImagePullPolicy: corev1.PullIfNotPresent,
+		Image:           cmp.Or(b.image, busyboxImage),
+		ImagePullPolicy: cmp.Or(b.pull, corev1.PullIfNotPresent),
 		Command:         b.command,
 	}
 	if b.www != "" {
@@ -71,12 +77,16 @@ func (b busybox) podSpec() corev1.PodSpec {
 			PeriodSeconds: 2,
 		}
 	}
-	return corev1.PodSpec{
+	spec := corev1.PodSpec{
 		// sleep and httpd as PID 1 ignore SIGTERM: do not wait 30 s for them.
 		TerminationGracePeriodSeconds: ptr.To[int64](1),
 		NodeName:                      b.node,
 		Containers:                    []corev1.Container{c},
 	}
+	if b.pullSecret != "" {
+		spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: b.pullSecret}}
+	}
+	return spec
 }
 
 func (b busybox) pod() *corev1.Pod {

@@ -23,6 +23,10 @@ type Config struct {
 	// containerd's own: set when kedge lacks CAP_SYS_RESOURCE (some VMs
 	// and containers), where runc fails to lower it for the pause sandbox.
 	RestrictOOMScoreAdj bool
+	// Registry is the CRI registry section: config_path for the
+	// hosts.toml of registries.yaml, and its credentials, which must stay
+	// in this 0600 file.
+	Registry string
 }
 
 // Platform is the OS/arch (and arm variant) images are unpacked for.
@@ -57,6 +61,7 @@ state = "{{.State}}"
   snapshotter = "{{.Snapshotter}}"
   [plugins.'io.containerd.cri.v1.images'.pinned_images]
     sandbox = "{{.PauseImage}}"
+{{.Registry}}
 
 [plugins.'io.containerd.cri.v1.runtime']
   restrict_oom_score_adj = {{.RestrictOOMScoreAdj}}
@@ -91,7 +96,7 @@ state = "{{.State}}"
 func Render(c Config) ([]byte, error) {
 	tmpl := defaultTemplate
 	if text, err := os.ReadFile(c.TemplatePath()); err == nil {
-		tmpl, err = template.New(filepath.Base(c.TemplatePath())).Parse(string(text))
+		tmpl, err = template.New(c.TemplatePath()).Parse(string(text))
 		if err != nil {
 			return nil, fmt.Errorf("parsing %s: %w", c.TemplatePath(), err)
 		}
@@ -101,6 +106,11 @@ func Render(c Config) ([]byte, error) {
 	var buf bytes.Buffer
 	if err := tmpl.Execute(&buf, c); err != nil {
 		return nil, fmt.Errorf("rendering containerd config from %s: %w", tmpl.Name(), err)
+	}
+	// containerd would refuse a broken file with a message that names no
+	// file; lines of the rendered text are those of the template.
+	if err := CheckTOML(tmpl.Name()+" (as rendered)", buf.Bytes()); err != nil {
+		return nil, fmt.Errorf("containerd config: %w", err)
 	}
 	return buf.Bytes(), nil
 }

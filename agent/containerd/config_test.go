@@ -64,3 +64,29 @@ func TestRenderBadTemplateNamesFile(t *testing.T) {
 		t.Fatalf("got %v, want error naming %s", err, c.TemplatePath())
 	}
 }
+
+func TestRenderInvalidTOMLNamesTemplateLine(t *testing.T) {
+	c := testConfig(t)
+	if err := os.MkdirAll(c.Root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	text := "version = 3\n[plugins.'io.containerd.cri.v1.images'\nroot = \"{{.Root}}\"\n"
+	if err := os.WriteFile(c.TemplatePath(), []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Render(c); err == nil || !strings.Contains(err.Error(), c.TemplatePath()+" (as rendered):2:") {
+		t.Fatalf("got %v, want an error at %s line 2", err, c.TemplatePath())
+	}
+}
+
+func TestRenderRegistrySection(t *testing.T) {
+	c := testConfig(t)
+	c.Registry = "[plugins.'io.containerd.cri.v1.images'.registry]\n  config_path = \"/etc/certs.d\"\n"
+	out, err := Render(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `config_path = "/etc/certs.d"`) {
+		t.Fatalf("registry section missing:\n%s", out)
+	}
+}

@@ -1,6 +1,7 @@
 package containerd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -17,13 +18,14 @@ import (
 
 // Containerd is the containerd child process as a component.
 type Containerd struct {
-	cfg    Config
-	env    func() []string
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited <-chan struct{} // of the current process
-	stop   chan struct{}
-	done   chan struct{}
+	cfg     Config
+	env     func() []string
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  <-chan struct{} // of the current process
+	stop    chan struct{}
+	restart chan chan error // asks supervise to relaunch now
+	done    chan struct{}
 }
 
 // New returns a component that runs containerd with cfg; env gives the
@@ -47,14 +49,69 @@ func (c *Containerd) Init(context.Context) error {
 	if c.cfg.Snapshotter == "" {
 		c.cfg.Snapshotter = ChooseSnapshotter(c.cfg.Root)
 	}
+	_, err := c.writeConfig()
+	return err
+}
+
+// writeConfig renders the config and writes it when it changed.
+func (c *Containerd) writeConfig() (changed bool, err error) {
 	data, err := Render(c.cfg)
 	if err != nil {
-		return err
+		return false, err
+	}
+	if old, err := os.ReadFile(c.cfg.ConfigPath()); err == nil && bytes.Equal(old, data) {
+		return false, nil
 	}
 	if err := atomicfile.Write(c.cfg.ConfigPath(), data, 0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", c.cfg.ConfigPath(), err)
+		return false, fmt.Errorf("writing %s: %w", c.cfg.ConfigPath(), err)
 	}
-	return nil
+	return true, nil
+}
+
+// SetRegistry replaces the config's CRI registry section. Before Init it
+// only records it. Once containerd runs, a changed config is written and
+// containerd restarted, since the CRI plugin reads credentials only at
+// start; running pods stay up in their shims. A config that does not
+// render leaves the running one untouched.
+func (c *Containerd) SetRegistry(ctx context.Context, section string) (restarted bool, err error) {
+	c.mu.Lock()
+	old := c.cfg.Registry
+	c.cfg.Registry = section
+	running := c.cmd != nil
+	c.mu.Unlock()
+	if !running || old == section {
+		return false, nil
+	}
+	changed, err := c.writeConfig()
+	if err != nil {
+		c.mu.Lock()
+		c.cfg.Registry = old
+		c.mu.Unlock()
+		return false, err
+	}
+	if !changed {
+		return false, nil
+	}
+	klog.Infof("registry credentials changed: restarting containerd to load them (running pods keep running)")
+	return true, c.Restart(ctx)
+}
+
+// Restart stops containerd and launches it again at once, returning when
+// the new process answers.
+func (c *Containerd) Restart(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case c.restart <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := <-reply; err != nil {
+		return err
+	}
+	c.mu.Lock()
+	exited := c.exited
+	c.mu.Unlock()
+	return c.waitReady(ctx, exited)
 }
 
 // Start launches containerd and returns once its socket answers.
@@ -63,7 +120,7 @@ func (c *Containerd) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.stop, c.done = make(chan struct{}), make(chan struct{})
+	c.stop, c.done, c.restart = make(chan struct{}), make(chan struct{}), make(chan chan error)
 	go c.supervise(exited)
 	return c.waitReady(ctx, exited)
 }
@@ -106,6 +163,12 @@ func (c *Containerd) supervise(exited <-chan struct{}) {
 		select {
 		case <-c.stop:
 			return
+		case reply := <-c.restart:
+			var err error
+			exited, err = c.relaunch(exited)
+			reply <- err
+			backoff = time.Second
+			continue
 		case <-exited:
 		}
 		klog.Errorf("containerd exited unexpectedly; restarting in %s (see %s)", backoff, c.cfg.LogPath())
@@ -122,6 +185,40 @@ func (c *Containerd) supervise(exited <-chan struct{}) {
 			exited = closed
 		}
 		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// relaunch ends the process whose exit closes exited and starts another.
+func (c *Containerd) relaunch(exited <-chan struct{}) (<-chan struct{}, error) {
+	c.mu.Lock()
+	cmd := c.cmd
+	c.mu.Unlock()
+	if err := terminate(cmd, exited, 10*time.Second); err != nil {
+		return exited, err
+	}
+	next, err := c.launch()
+	if err != nil {
+		closed := make(chan struct{})
+		close(closed)
+		return closed, fmt.Errorf("restarting containerd: %w", err)
+	}
+	return next, nil
+}
+
+// terminate sends SIGTERM and, after grace, SIGKILL.
+func terminate(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) error {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(grace):
+	}
+	_ = cmd.Process.Kill()
+	select {
+	case <-exited:
+		return nil
+	case <-time.After(grace):
+		return fmt.Errorf("containerd (pid %d) did not exit", cmd.Process.Pid)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -62,6 +63,24 @@ func TestSupervisorRestartsContainerd(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// New registry credentials: a new config on disk and a new process.
+	section := "[plugins.'io.containerd.cri.v1.images'.registry]\n  config_path = \"" + filepath.Join(dir, "certs.d") + "\"\n"
+	if restarted, err := c.SetRegistry(ctx, section); err != nil || !restarted {
+		t.Fatalf("SetRegistry: restarted %v, %v\n%s", restarted, err, readLog(cfg))
+	}
+	if data, _ := os.ReadFile(cfg.ConfigPath()); !strings.Contains(string(data), "certs.d") {
+		t.Fatalf("config not rewritten:\n%s", data)
+	}
+	c.mu.Lock()
+	third := c.cmd.Process
+	c.mu.Unlock()
+	if third.Pid == first.Pid || c.Ready(ctx) != nil {
+		t.Fatal("containerd not running anew after SetRegistry")
+	}
+	if restarted, err := c.SetRegistry(ctx, section); err != nil || restarted {
+		t.Fatalf("same section again: restarted %v, %v", restarted, err)
+	}
+
 	stopped = true
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -21,7 +23,8 @@ func toolLayout() datadir.Layout { return datadir.FromEnv(os.Getenv) }
 
 // newBundledToolCommand runs a binary of the runtime bundle with its
 // endpoint env var pointed at kedge's containerd unless the user set it.
-func newBundledToolCommand(name, short string, env map[string]func(datadir.Layout) string) *cobra.Command {
+// rewrite, when set, adapts the tool's arguments to the node's layout.
+func newBundledToolCommand(name, short string, env map[string]func(datadir.Layout) string, rewrite func(datadir.Layout, []string) []string) *cobra.Command {
 	return &cobra.Command{
 		Use:                name,
 		Short:              short,
@@ -39,6 +42,9 @@ func newBundledToolCommand(name, short string, env map[string]func(datadir.Layou
 			}
 			os.Setenv("PATH", bundle.Prepend(os.Getenv("PATH"), bin))
 			path := filepath.Join(bin, name)
+			if rewrite != nil {
+				args = rewrite(p, args)
+			}
 			return syscall.Exec(path, append([]string{name}, args...), os.Environ())
 		},
 	}
@@ -48,14 +54,35 @@ func newCtrCommand() *cobra.Command {
 	return newBundledToolCommand("ctr", "Run the bundled ctr against this node's containerd", map[string]func(datadir.Layout) string{
 		"CONTAINERD_ADDRESS":   datadir.Layout.ContainerdSocket,
 		"CONTAINERD_NAMESPACE": func(datadir.Layout) string { return "k8s.io" },
-	})
+	}, ctrArgs)
+}
+
+// ctrArgs gives ctr's registry commands the node's hosts.toml directory,
+// so `kedge ctr images pull` sees the mirrors and TLS of registries.yaml
+// as the kubelet's pulls do; ctr has no env var or config for it.
+func ctrArgs(p datadir.Layout, args []string) []string {
+	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--hosts-dir") }) {
+		return args
+	}
+	group := false
+	for i, a := range args {
+		switch {
+		case a == "images" || a == "image" || a == "i" || a == "content":
+			group = true
+		case group && (a == "pull" || a == "push" || a == "fetch" || a == "fetch-object" || a == "push-object"):
+			out := append([]string{}, args[:i+1]...)
+			out = append(out, "--hosts-dir", p.RegistryHostsDir())
+			return append(out, args[i+1:]...)
+		}
+	}
+	return args
 }
 
 func newCrictlCommand() *cobra.Command {
 	return newBundledToolCommand("crictl", "Run the bundled crictl against this node's containerd", map[string]func(datadir.Layout) string{
 		"CONTAINER_RUNTIME_ENDPOINT": func(p datadir.Layout) string { return "unix://" + p.ContainerdSocket() },
 		"IMAGE_SERVICE_ENDPOINT":     func(p datadir.Layout) string { return "unix://" + p.ContainerdSocket() },
-	})
+	}, nil)
 }
 
 func newImagesCommand() *cobra.Command {
