@@ -54,16 +54,18 @@ $(PAUSE_ASSETS)/pause-%.tar: $(IMAGES_OUT)/%/pause.tar
 	cp $< $@
 
 # EMBED_IMAGES=1 (the default) also builds every system image into
-# bin/kedge (-tags embedimages), so one file starts a complete cluster
+# bin/kedge (-tags embedimages; agent/imageserver go:embeds the OCI layout
+# it serves as kedge.local), so one file starts a complete cluster
 # offline; EMBED_IMAGES=0 builds without them, and skips compiling the
 # packaged components. The arm test builds never embed them.
 EMBED_IMAGES ?= 1
 EMBED_TAGS := $(TAGS),embedimages
-$(PAUSE_ASSETS)/kedge-images-%.tar.zst: $(IMAGES_ALL)/kedge-images-%.tar.zst
+SERVED_ASSETS := agent/imageserver/assets
+$(SERVED_ASSETS)/kedge-images-%.tar: $(IMAGES_ALL)/kedge-images-%.tar
 	@mkdir -p $(@D)
 	cp $< $@
 # Copied assets are inputs of go builds, not intermediates make may delete.
-.PRECIOUS: $(PAUSE_ASSETS)/pause-%.tar $(PAUSE_ASSETS)/kedge-images-%.tar.zst
+.PRECIOUS: $(PAUSE_ASSETS)/pause-%.tar $(SERVED_ASSETS)/kedge-images-%.tar
 
 .PHONY: all build build-arm64 build-armv7 deps deps-cross test test-unit test-integration bench fmt vet clean release
 
@@ -73,7 +75,7 @@ build: $(BIN)/kedge
 
 ifeq ($(EMBED_IMAGES),1)
 $(BIN)/kedge: TAGS := $(EMBED_TAGS)
-$(BIN)/kedge: $(PAUSE_ASSETS)/kedge-images-amd64.tar.zst
+$(BIN)/kedge: $(SERVED_ASSETS)/kedge-images-amd64.tar
 endif
 $(BIN)/kedge: bundle-amd64 $(PAUSE_ASSETS)/pause-amd64.tar FORCE
 	$(call gobuild,amd64,$@)
@@ -108,8 +110,9 @@ $(RELEASE)/kedge-armv7: deps-cross bundle-arm images-verify-arm FORCE
 	$(call gobuild,arm,$@)
 
 # images-verify-ARCH checks the archives a kedge for ARCH embeds, as copied
-# beside agent/images. Never a file: it runs each time it is asked for.
-images-verify-%: $(IMAGES_TOOL) $(PAUSE_ASSETS)/pause-%.tar $(PAUSE_ASSETS)/kedge-images-%.tar.zst
+# beside agent/images and agent/imageserver. Never a file: it runs each
+# time it is asked for.
+images-verify-%: $(IMAGES_TOOL) $(PAUSE_ASSETS)/pause-%.tar $(SERVED_ASSETS)/kedge-images-%.tar
 	$(IMAGES_TOOL) verify --arch $* $(filter-out $(IMAGES_TOOL),$^)
 
 # deps installs the Debian packages the build and tests need when missing.
@@ -161,11 +164,12 @@ test-integration: build build-arm64 build-armv7 images-amd64 $(REGISTRY_BIN)
 
 test: deps fmt vet test-unit test-integration
 
-# bench prints four tables: the server alone (scripts/bench.sh), one node
+# bench prints five tables: the server alone (scripts/bench.sh), one node
 # with the agent (TestAgentBenchmark), a server with a joined agent
-# (TestClusterBenchmark), both with the packaged pods off, and a server with
-# its packaged components (TestPackagedBenchmark; wrk drives the ingress).
-# The last three need root and run nodes in test network namespaces with no
+# (TestClusterBenchmark), both with the packaged pods off, a server with
+# its packaged components (TestPackagedBenchmark; wrk drives the ingress),
+# and a 50 MiB pull from the site's registry (TestRegistryBenchmark).
+# The last four need root and run nodes in test network namespaces with no
 # route out, busybox from images-amd64. IDLE_MINUTES (5) and RSS_AFTER
 # (60 s) tune them; the go test timeout grows with them.
 bench: deps build images-amd64 $(REGISTRY_BIN)
@@ -173,7 +177,7 @@ bench: deps build images-amd64 $(REGISTRY_BIN)
 	KEDGE_BIN=$(CURDIR)/$(BIN)/kedge scripts/bench.sh
 	KEDGE_BENCH=1 KEDGE_BIN=$(CURDIR)/$(BIN)/kedge KEDGE_IMAGES_DIR=$(CURDIR)/$(IMAGES_OUT)/amd64 \
 		KEDGE_DIST_DIR=$(CURDIR)/$(IMAGES_ALL) KEDGE_REGISTRY_BIN=$(CURDIR)/$(REGISTRY_BIN) \
-		$(GO) test -tags $(TAGS),e2e -run '^Test(Agent|Cluster|Packaged)Benchmark$$' -count=1 -v \
+		$(GO) test -tags $(TAGS),e2e -run '^Test(Agent|Cluster|Packaged|Registry)Benchmark$$' -count=1 -v \
 		-timeout $$(( $${IDLE_MINUTES:-5} + 3 * $${RSS_AFTER:-60} / 30 + 40 ))m ./tests/
 
 clean:

@@ -10,6 +10,7 @@ import (
 	"github.com/kedge-io/kedge/agent/containerd"
 	"github.com/kedge-io/kedge/agent/flannel"
 	"github.com/kedge-io/kedge/agent/images"
+	"github.com/kedge-io/kedge/agent/imageserver"
 	"github.com/kedge-io/kedge/agent/kubelet"
 	"github.com/kedge-io/kedge/agent/kubeproxy"
 	"github.com/kedge-io/kedge/agent/netfilter"
@@ -19,7 +20,8 @@ import (
 )
 
 // PauseImage is the sandbox image, built into kedge and imported at start
-// (and pinned), so a pod starts before anything else serves.
+// (and pinned), so a pod starts before anything else serves; the other
+// kedge.local images are pulled from the node's built-in registry.
 const PauseImage = "kedge.local/pause:3.10"
 
 // Credentials let the node's components reach the apiserver and let the
@@ -39,12 +41,13 @@ type Credentials struct {
 
 // Components returns the node's parts in start order: the runtime bundle,
 // the packet-filter tools (which puts the bundle's on PATH for a host
-// without its own, before anything runs them), the registry
-// configuration (which hands containerd its credentials before
-// containerd's Init writes its config), containerd, image import, kubelet,
-// kube-proxy, then flannel (which waits for the node the kubelet
-// registers). Building them touches no file: each part prepares its own in
-// Init. The caller holds the data-dir lock.
+// without its own, before anything runs them), the built-in registry, the
+// registry configuration (which points kedge.local at that registry and
+// hands containerd its credentials before containerd's Init writes its
+// config), containerd, image import, kubelet, kube-proxy, then flannel
+// (which waits for the node the kubelet registers). Building them touches
+// no file: each part prepares its own in Init. The caller holds the
+// data-dir lock.
 func Components(node Node, cluster Cluster, creds Credentials) ([]component.Component, error) {
 	runtime := bundle.NewRuntime(node.Layout.BundleRoot())
 	kl, err := newKubelet(node, cluster, creds)
@@ -61,11 +64,14 @@ func Components(node Node, cluster Cluster, creds Credentials) ([]component.Comp
 		StateFile: node.Layout.ImportedState(),
 	}
 	ctrd := newContainerd(node, runtime.BinDir())
+	builtin := imageserver.New()
 	parts := []component.Component{
 		runtime,
 		netfilter.New(runtime.NetfilterBinDir(), cluster.KubeProxyMode == "nftables"),
+		builtin,
 		registries.New(registries.Options{
-			Path: node.RegistriesFile, HostsDir: node.Layout.RegistryHostsDir(), Runtime: ctrd,
+			Path: node.RegistriesFile, HostsDir: node.Layout.RegistryHostsDir(),
+			Builtin: builtin.Endpoint, Runtime: ctrd,
 		}),
 		ctrd,
 		images.NewLoader(importer, node.Layout.ImagesDir()),

@@ -48,8 +48,10 @@ func (c *Config) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ResolvConf, "resolv-conf", "", "resolv.conf for pods with host DNS (default: /etc/resolv.conf, or systemd-resolved's upstream file when that only lists a loopback stub)")
 }
 
-// maxSocketPath is the longest unix socket path Linux accepts (sun_path).
-const maxSocketPath = 107
+// maxSocketPath is the longest socket path containerd listens on: its
+// ttrpc listener refuses more than 104 bytes (the BSDs' sun_path), though
+// Linux would take 107.
+const maxSocketPath = 104
 
 // Layout is the node's directory tree.
 func (c *Config) Layout() datadir.Layout {
@@ -67,7 +69,7 @@ func (c *Config) Complete() (Node, error) {
 	}
 	// containerd also listens on <socket>.ttrpc, the longest of its paths.
 	if sock := c.Layout().ContainerdSocket() + ".ttrpc"; len(sock) > maxSocketPath {
-		return Node{}, fmt.Errorf("--run-dir %q is too long: containerd's socket %s would exceed the %d bytes Linux allows; use a shorter --run-dir", c.RunDir, sock, maxSocketPath)
+		return Node{}, fmt.Errorf("--run-dir %q is too long: containerd's socket %s would exceed the %d bytes containerd allows; use a shorter --run-dir", c.RunDir, sock, maxSocketPath)
 	}
 	node, err := c.Identity()
 	if err != nil {

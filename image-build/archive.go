@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -39,43 +37,6 @@ func writeArchive(path string, images []tagged) error {
 			return err
 		}
 		return w.Flush()
-	})
-}
-
-// zstdArgs compress the archive of all images at level (1-19) with the
-// runtime bundle's window, 2^26 = 64 MiB: wide enough to find much of what
-// the Go programs share (the runtime and, three of them, client-go), which
-// the default 8 MiB misses, and what a node can spare while it imports the
-// archive; 128 MiB would save only another 3%. zstd gives the same bytes
-// for any thread count.
-func zstdArgs(level int) []string {
-	return []string{"-" + strconv.Itoa(level), "--long=26", "-T0", "-q", "-c"}
-}
-
-// writeZstdArchive writes the docker-archive of images through the zstd
-// command, which compresses better than Go's encoders reach.
-func writeZstdArchive(path string, images []tagged, level int) error {
-	return writeFileAtomic(path, func(f *os.File) error {
-		var stderr bytes.Buffer
-		cmd := exec.Command("zstd", zstdArgs(level)...)
-		cmd.Stdout, cmd.Stderr = f, &stderr
-		in, err := cmd.StdinPipe()
-		if err != nil {
-			return err
-		}
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("zstd: %w", err)
-		}
-		w := bufio.NewWriter(in)
-		werr := archiveTo(w, images)
-		if werr == nil {
-			werr = w.Flush()
-		}
-		in.Close()
-		if err := cmd.Wait(); err != nil {
-			return fmt.Errorf("zstd: %w: %s", err, bytes.TrimSpace(stderr.Bytes()))
-		}
-		return werr
 	})
 }
 
@@ -190,8 +151,10 @@ func writeLayer(tw *tar.Writer, member string, l v1.Layer) error {
 	return writeMember(tw, member, r, size)
 }
 
+// writeMember writes a regular file, root-owned at the epoch. USTAR, never
+// PAX: kedge's registry finds a blob's data 512 bytes after its header.
 func writeMember(tw *tar.Writer, member string, r io.Reader, size int64) error {
-	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: member, Mode: 0o644, Size: size, ModTime: epoch}
+	hdr := &tar.Header{Typeflag: tar.TypeReg, Name: member, Mode: 0o644, Size: size, ModTime: epoch, Format: tar.FormatUSTAR}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}

@@ -255,9 +255,9 @@ func smokeBusybox(ctx context.Context, t target, bin string, stderr io.Writer) e
 	return nil
 }
 
-// writeArch writes one archive per image and the combined one for t, then
-// prints the refs with image IDs and the archives' sizes and checksums
-// (what make and the agent handle).
+// writeArch writes one docker archive per image and the OCI layout tar of
+// them all for t, then prints the refs with image IDs and the archives'
+// sizes and checksums (what make and the agent handle).
 func writeArch(w io.Writer, o options, t target, imgs []built) error {
 	images := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	files := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -277,7 +277,7 @@ func writeArch(w io.Writer, o options, t target, imgs []built) error {
 	}
 	if o.allDir != "" {
 		p := allImagesPath(o.allDir, t)
-		if err := writeZstdArchive(p, all, o.zstdLevel); err != nil {
+		if err := writeOCIArchive(p, all, o.zstdLevel); err != nil {
 			return err
 		}
 		if err := reportFile(files, p); err != nil {
@@ -290,9 +290,10 @@ func writeArch(w io.Writer, o options, t target, imgs []built) error {
 	return files.Flush()
 }
 
-// allImagesPath is the archive with every image of t, the one kedge embeds.
+// allImagesPath is the OCI layout tar with every image of t, the one kedge
+// embeds and serves.
 func allImagesPath(dir string, t target) string {
-	return filepath.Join(dir, "kedge-images-"+t.Name+".tar.zst")
+	return filepath.Join(dir, "kedge-images-"+t.Name+".tar")
 }
 
 // reportImage prints the image ID (the config digest), which `crictl

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -19,8 +20,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -213,32 +212,90 @@ func fakeProgram(t *testing.T, dir, name, version string) {
 	}
 }
 
-// unzstd decompresses path beside itself, for readers that want a plain tar.
-func unzstd(t *testing.T, path string) string {
+// tarMember is one member of an archive, for tests that take one apart.
+type tarMember struct {
+	Hdr  *tar.Header
+	Data []byte
+}
+
+func readTar(t *testing.T, path string) []tarMember {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	d, err := zstd.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
+	var members []tarMember
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return members
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, tarMember{h, data})
 	}
-	defer d.Close()
-	out := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(path), ".zst"))
-	w, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	if _, err := io.Copy(w, d); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	return out
 }
 
-// needZstd skips a test that writes .tar.zst when the zstd command is missing.
+// writeTar writes members as they are, but for the size of their data.
+func writeTar(t *testing.T, path string, members []tarMember) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, m := range members {
+		h := *m.Hdr
+		h.Size = int64(len(m.Data))
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(m.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// layoutOf reads an OCI layout tar: its index and its blobs by digest.
+func layoutOf(t *testing.T, members []tarMember) (v1.IndexManifest, map[v1.Hash][]byte) {
+	t.Helper()
+	var index v1.IndexManifest
+	blobs := map[v1.Hash][]byte{}
+	for _, m := range members {
+		if m.Hdr.Name == "index.json" {
+			if err := json.Unmarshal(m.Data, &index); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if hex, ok := strings.CutPrefix(m.Hdr.Name, "blobs/sha256/"); ok {
+			blobs[v1.Hash{Algorithm: "sha256", Hex: hex}] = m.Data
+		}
+	}
+	return index, blobs
+}
+
+// manifestOf is the image manifest d describes, from blobs.
+func manifestOf(t *testing.T, blobs map[v1.Hash][]byte, d v1.Descriptor) v1.Manifest {
+	t.Helper()
+	var m v1.Manifest
+	if err := json.Unmarshal(blobs[d.Digest], &m); err != nil {
+		t.Fatalf("manifest %s: %v", d.Digest, err)
+	}
+	return m
+}
+
+// needZstd skips a test that writes an OCI layout (zstd layers) when the
+// zstd command is missing.
 func needZstd(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("zstd"); err != nil {

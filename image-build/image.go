@@ -99,9 +99,9 @@ func writeEntry(tw *tar.Writer, e entry) error {
 }
 
 // buildImage assembles a one-layer image for target t from scratch. The
-// layer stays uncompressed, as in `docker save`: the archives that carry
-// many images are compressed whole, which finds what the Go binaries share,
-// and containerd imports it without a gunzip per layer.
+// layer stays uncompressed, as in `docker save`, in the image and its
+// docker archive; the OCI layout of all images compresses it with zstd.
+// The config's diff ID is of the uncompressed tar, so it fits both.
 func buildImage(s spec, t target) (v1.Image, error) {
 	raw, err := layerTar(s.Entries)
 	if err != nil {

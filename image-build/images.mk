@@ -1,4 +1,5 @@
-# image-build/images.mk: kedge's system images as docker archives.
+# image-build/images.mk: kedge's system images as docker archives and an
+# OCI image layout.
 # Include it from the top-level Makefile (`include image-build/images.mk`);
 # paths are relative to the directory make runs in, the repo root.
 #
@@ -6,9 +7,11 @@
 #   make images-test                                        vet + unit tests
 #   make images-clean                                       remove outputs
 #
-# Each images-ARCH writes dist/images/ARCH/NAME.tar for every image (pause,
-# busybox, coredns, traefik, local-path-provisioner, metrics-server) and
-# dist/kedge-images-ARCH.tar.zst with all of them, the archive kedge embeds.
+# Each images-ARCH writes the docker archive dist/images/ARCH/NAME.tar for
+# every image (pause, busybox, coredns, traefik, local-path-provisioner,
+# metrics-server) and dist/kedge-images-ARCH.tar, an uncompressed tar of
+# an OCI image layout with all of them in zstd layers: the archive kedge
+# embeds and serves from its in-process registry.
 # programs/build.sh compiles the Go programs; both it and the image tool
 # keep a stamp of their inputs, so an unchanged rebuild takes seconds.
 # The images' references come from IMAGES_LIST, the list kedge embeds.
@@ -26,8 +29,8 @@ IMAGES_SRC := $(filter-out %_test.go,$(wildcard $(IMAGES_DIR)/*.go)) $(IMAGES_DI
 IMAGES_PROGRAMS := coredns traefik local-path-provisioner metrics-server
 IMAGES_PROGRAM_INPUTS := $(IMAGES_DIR)/programs/build.sh \
 	$(foreach p,$(IMAGES_PROGRAMS),$(IMAGES_DIR)/programs/$(p)/go.mod $(IMAGES_DIR)/programs/$(p)/go.sum)
-# zstd level of the archive of all images: 12 compresses an arch in
-# seconds, 19 (make release) takes minutes for a sixth less.
+# zstd level of the layers of the archive of all images: 12 compresses an
+# arch in some 20 seconds, 19 (make release) takes minutes for 12% less.
 IMAGES_ZSTD_LEVEL ?= 12
 GO ?= go
 
@@ -35,9 +38,9 @@ GO ?= go
 
 images: images-amd64 images-arm64 images-arm
 
-images-amd64: $(IMAGES_ALL)/kedge-images-amd64.tar.zst
-images-arm64: $(IMAGES_ALL)/kedge-images-arm64.tar.zst
-images-arm: $(IMAGES_ALL)/kedge-images-arm.tar.zst
+images-amd64: $(IMAGES_ALL)/kedge-images-amd64.tar
+images-arm64: $(IMAGES_ALL)/kedge-images-arm64.tar
+images-arm: $(IMAGES_ALL)/kedge-images-arm.tar
 
 # The tool is its own module; -C keeps its dependencies out of kedge's go.mod.
 $(IMAGES_TOOL): $(IMAGES_SRC)
@@ -57,7 +60,7 @@ $(foreach p,$(IMAGES_PROGRAMS),$(IMAGES_CACHE)/%/programs/$(p)): $(IMAGES_PROGRA
 	GO=$(GO) $(IMAGES_DIR)/programs/build.sh $* $(IMAGES_CACHE)/$*/programs
 
 # Every archive is an end product, never an intermediate make may delete.
-.PRECIOUS: $(IMAGES_ALL)/kedge-images-%.tar.zst $(foreach n,pause busybox $(IMAGES_PROGRAMS),$(IMAGES_OUT)/%/$(n).tar)
+.PRECIOUS: $(IMAGES_ALL)/kedge-images-%.tar $(foreach n,pause busybox $(IMAGES_PROGRAMS),$(IMAGES_OUT)/%/$(n).tar)
 
 # pause and busybox alone, for the builds that embed no other image (the
 # arm test builds, EMBED_IMAGES=0): they must not wait for the programs.
@@ -73,7 +76,7 @@ $(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar: $(IMAGES_TOOL) $(IMAGES_L
 # busybox.tar with the same bytes; depending on them keeps the two runs
 # from sharing the cache at once. ca-certificates is Architecture: all:
 # one .deb, fetched like the others, serves every arch.
-$(IMAGES_ALL)/kedge-images-%.tar.zst $(foreach n,$(IMAGES_PROGRAMS),$(IMAGES_OUT)/%/$(n).tar): \
+$(IMAGES_ALL)/kedge-images-%.tar $(foreach n,$(IMAGES_PROGRAMS),$(IMAGES_OUT)/%/$(n).tar): \
 		$(IMAGES_TOOL) $(IMAGES_OUT)/%/pause.tar $(IMAGES_OUT)/%/busybox.tar $(IMAGES_CACHE)/ca-certificates.deb \
 		$(foreach p,$(IMAGES_PROGRAMS),$(IMAGES_CACHE)/%/programs/$(p)) images-force
 	@scripts/deps.sh pkgs zstd
@@ -89,7 +92,9 @@ images-force:
 images-test:
 	cd $(IMAGES_DIR) && $(GO) vet ./... && $(GO) test -count=1 ./...
 
+# kedge-images-*.tar.zst: the former archive of all images, a compressed
+# docker archive.
 images-clean:
-	rm -rf $(IMAGES_OUT) $(IMAGES_CACHE) $(IMAGES_ALL)/kedge-images-*.tar.zst
+	rm -rf $(IMAGES_OUT) $(IMAGES_CACHE) $(IMAGES_ALL)/kedge-images-*.tar $(IMAGES_ALL)/kedge-images-*.tar.zst
 
 .DEFAULT_GOAL := $(IMAGES_SAVED_GOAL)

@@ -31,21 +31,23 @@ type options struct {
 	smoke      bool
 }
 
-const usageText = `image-build builds kedge's system images as docker-archive tarballs, offline,
-from a C source compiled here, Debian packages and the Go programs that
-programs/build.sh compiles.
+const usageText = `image-build builds kedge's system images as docker-archive tarballs and one
+OCI image layout tar, offline, from a C source compiled here, Debian
+packages and the Go programs that programs/build.sh compiles.
 
 Usage:
   image-build [flags]
-  image-build verify --arch A ARCHIVE...   check every image is for A, by config and ELF headers
+  image-build verify --arch A ARCHIVE...   check every image is for A, by config and ELF headers,
+                                           and an OCI layout's blobs against their descriptors
   from the repo root, where the default paths point:
     go build -C image-build -o "$PWD/dist/cache/image-build/image-build" . &&
       image-build/programs/build.sh amd64 dist/cache/image-build/amd64/programs &&
       dist/cache/image-build/image-build --arch amd64
 
 Writes, for each --arch A:
-  OUT/A/NAME.tar                       one image each (pause, busybox, coredns, ...)
-  ALL-DIR/kedge-images-A.tar.zst       all images of A, zstd (kedge embeds it)
+  OUT/A/NAME.tar                       docker archive of one image each (pause, busybox, coredns, ...)
+  ALL-DIR/kedge-images-A.tar           OCI image layout of all images of A, zstd layers
+                                       (kedge embeds it and serves it as a registry)
 tagged as IMAGE-LIST (kedge's manifests/images.txt) says; an image built at
 another version than listed is an error.
 
@@ -67,7 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cc, "cc", "", "C compiler for pause (one --arch only; default per arch: gcc, aarch64-linux-gnu-gcc, arm-linux-gnueabihf-gcc)")
 	fs.StringVar(&o.programs, "programs", "", "directory of the Go programs and their .version files (one --arch only; default CACHE/ARCH/programs)")
 	fs.StringVar(&o.caDeb, "ca-deb", "", "use this ca-certificates .deb instead of CACHE/ca-certificates.deb")
-	fs.IntVar(&o.zstdLevel, "zstd-level", 12, "zstd level of the archive of all images: 12 takes seconds, 19 minutes for a sixth less")
+	fs.IntVar(&o.zstdLevel, "zstd-level", 12, "zstd level of the layers in the archive of all images: 12 takes seconds, 19 minutes for 12% less")
 	fs.BoolVar(&o.download, "download", true, "run apt-get download when a .deb is not cached")
 	fs.BoolVar(&o.smoke, "smoke", true, "run the built binaries (natively or with qemu-*-static) to check they start")
 	fs.Usage = func() {
@@ -105,8 +107,8 @@ func main() {
 	}
 }
 
-// runVerify is the verify command: every archive named must hold only
-// images for --arch.
+// runVerify is the verify command: every archive named (docker archive or
+// OCI layout tar) must hold only images for --arch.
 func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("image-build verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)

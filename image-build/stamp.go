@@ -14,9 +14,9 @@ import (
 )
 
 // The archives of an arch take minutes to write (zstd -19 over some
-// hundred MiB), and make asks for them whenever a prerequisite's mtime
-// moved, which a fresh checkout or an unchanged rebuild of the programs
-// does. A stamp of everything that goes into them, kept beside the cache,
+// hundred MiB of layers), and make asks for them whenever a prerequisite's
+// mtime moved, which a fresh checkout or an unchanged rebuild of the
+// programs does. A stamp of everything that goes into them, kept beside the cache,
 // lets such a run end in a second.
 
 // stampPath is where the inputs digest of t's last build of these images

@@ -26,7 +26,7 @@ const (
 	benchSelector = "app=kedge-bench"
 	benchPods     = 30
 
-	aimNodeReady  = 15 * time.Second
+	aimNodeReady  = 6 * time.Second // issue 13: no system images to import
 	aimPodsAll    = 40 * time.Second
 	aimIdleRSS    = 450 * 1000 * 1000 // bytes: 450 MB
 	aimIdleWrites = 300 * 1000        // bytes per minute: 300 KB/min

@@ -4,6 +4,7 @@ package tests
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 const (
 	aimAgentReady = 10 * time.Second
 	aimAgentRSS   = 150 * 1000 * 1000 // bytes: 150 MB
+	aimAgentDisk  = 100 * 1000 * 1000 // containerd's root: issue 13
 	transferMiB   = 256
 )
 
@@ -46,6 +48,7 @@ func TestClusterBenchmark(t *testing.T) {
 		t.Fatalf("agent not Ready: %s\n%s", last, tail(agent.runLog(), 40))
 	}
 	agentReady := time.Since(start)
+	agentDisk := diskUse(t, filepath.Join(agent.dataDir, "agent", "containerd"))
 
 	time.Sleep(time.Duration(rssAfter) * time.Second)
 	idle := sampleProcs(t, agent.cmd.Process.Pid)
@@ -55,6 +58,7 @@ func TestClusterBenchmark(t *testing.T) {
 
 	benchHeader("multi-node: a server and one agent in test network namespaces joined by a bridge")
 	benchRow("kedge agent start to node Ready", ms(agentReady), aimDur(agentReady, aimAgentReady))
+	benchRow("agent's containerd disk use after Ready", mib(agentDisk), aimBytes(agentDisk, aimAgentDisk))
 	benchRow(fmt.Sprintf("agent-only idle RSS %ds after Ready", rssAfter), mib(agentRSS), aimBytes(agentRSS, aimAgentRSS))
 	benchRow("  kedge", mib(idle.rss(roleKedge)), "")
 	benchRow("  containerd", mib(idle.rss(roleContainerd)), "")

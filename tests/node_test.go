@@ -329,6 +329,9 @@ func (n *node) cleanup() {
 	}
 	if n.owner.Failed() {
 		n.owner.Logf("kedge log tail (%s):\n%s", n.name, tail(n.log.String(), 80))
+		if b, err := os.ReadFile(filepath.Join(n.dataDir, "agent", "containerd", "containerd.log")); err == nil {
+			n.owner.Logf("containerd log tail (%s):\n%s", n.name, tail(string(b), 20))
+		}
 	}
 	n.keepLog()
 }
@@ -341,7 +344,11 @@ func (n *node) keepLog() {
 		return
 	}
 	path := filepath.Join(dir, strings.ReplaceAll(n.owner.Name(), "/", "_")+"-"+n.name+".log")
-	if err := os.WriteFile(path, []byte(n.log.String()), 0o644); err != nil {
+	err := os.MkdirAll(dir, 0o755)
+	if err == nil {
+		err = os.WriteFile(path, []byte(n.log.String()), 0o644)
+	}
+	if err != nil {
 		n.owner.Logf("keeping the kedge log: %v", err)
 		return
 	}

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +63,7 @@ func TestRegistryPulls(t *testing.T) {
 		name string
 		run  func(*testing.T)
 	}{
+		{"built-in images are pulled from the node itself", p.builtinPulled},
 		{"pull errors name the registry's reason", p.pullErrors},
 		{"imagePullSecrets authenticate", p.pullSecret},
 		{"registries.yaml auth and CA edited while pods run", p.authAndCA},
@@ -67,6 +71,7 @@ func TestRegistryPulls(t *testing.T) {
 		{"plain HTTP registry on the LAN with crictl and ctr", p.plainHTTP},
 		{"bad registries config is refused and the old one kept", p.badInputKept},
 		{"bad registries.yaml stops start-up", p.badInputAtStart},
+		{"an agent pulls what it runs", p.freshAgent},
 	} {
 		if !t.Run(step.name, step.run) {
 			return
@@ -118,6 +123,75 @@ func (p *pulls) withCA(auth bool) string {
 		cfg += fmt.Sprintf("    auth:\n      username: %s\n      password: %q\n", regUser, regPass)
 	}
 	return cfg
+}
+
+func (p *pulls) builtinPulled(t *testing.T) {
+	ctx := context.Background()
+	ok := poll(120*time.Second, time.Second, func() bool {
+		_, ok := (&packaged{c: p.c}).deploymentPods(ctx, podReady)
+		return ok
+	})
+	if !ok {
+		t.Fatalf("packaged pods not Ready:\n%s", p.server.mustKubectl(t, "get", "pods", "-A", "-o", "wide"))
+	}
+	expectOnlyRunImages(t, p.c, p.server)
+	expectLoopbackOnly(t, p.server)
+	events, err := p.c.CoreV1().Events("").List(ctx, metav1.ListOptions{FieldSelector: "reason=Pulling"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events.Items {
+		if !strings.Contains(e.Message, `"kedge.local/`) {
+			t.Errorf("pulled from outside the node: %s", e.Message)
+		}
+	}
+}
+
+// expectLoopbackOnly checks that containerd reaches kedge.local only at
+// the node's own built-in registry: every URL of its hosts.toml is on
+// loopback, so no request for it leaves the node.
+func expectLoopbackOnly(t *testing.T, n *node) {
+	t.Helper()
+	hosts := readFile(t, filepath.Join(n.dataDir, "agent", "etc", "containerd", "certs.d", "kedge.local", "hosts.toml"))
+	urls := regexp.MustCompile(`"(https?://[^"]*)"`).FindAllStringSubmatch(hosts, -1)
+	if len(urls) == 0 {
+		t.Fatalf("kedge.local/hosts.toml names no URL:\n%s", hosts)
+	}
+	for _, u := range urls {
+		if !strings.HasPrefix(u[1], "http://127.0.0.1:") {
+			t.Errorf("kedge.local/hosts.toml sends pulls to %s:\n%s", u[1], hosts)
+		}
+	}
+}
+
+// expectOnlyRunImages checks that a node's containerd holds the pause
+// image and the images of the pods that ran on it, no other built-in one.
+func expectOnlyRunImages(t *testing.T, c *kubernetes.Clientset, n *node) {
+	t.Helper()
+	pods, err := c.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{FieldSelector: "spec.nodeName=" + n.name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := map[string]bool{"kedge.local/pause:3.10": true}
+	for _, pod := range pods.Items {
+		for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
+			ran[c.Image] = true
+		}
+	}
+	var held []string
+	for _, ref := range n.ctrImages(t) {
+		if strings.HasPrefix(ref, "kedge.local/") {
+			held = append(held, ref)
+			if !ran[ref] {
+				t.Errorf("%s holds %s, which none of its pods runs", n.name, ref)
+			}
+		}
+	}
+	sort.Strings(held)
+	t.Logf("%s holds %v", n.name, held)
+	if !slices.Contains(held, "kedge.local/pause:3.10") {
+		t.Errorf("%s lacks the pinned pause image", n.name)
+	}
 }
 
 // expectPullFailure runs a pod of ref and waits for a Failed event whose
@@ -297,4 +371,18 @@ func (p *pulls) badInputAtStart(t *testing.T) {
 	p.server.startReady(t)
 	p.server.waitNodeReady(t, since, 120*time.Second)
 	p.expectStillRunning(t)
+}
+
+func (p *pulls) freshAgent(t *testing.T) {
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	writeFile(t, tokenFile, p.server.token(t)+"\n")
+	agent := p.server.joinAgent(t, p.top.Nodes[2], "--token-file", tokenFile)
+	since := time.Now()
+	agent.start(t)
+	agent.waitForLog(t, agentReadyLine, 120*time.Second)
+	waitReadyIn(t, p.c, agent.name, since, 120*time.Second, func() {})
+	agent.net.HasNoRouteOut(t)
+	p.runPod(t, busybox{name: "on-agent", node: agent.name})
+	expectOnlyRunImages(t, p.c, agent)
+	expectLoopbackOnly(t, agent)
 }

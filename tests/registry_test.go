@@ -236,3 +236,20 @@ func (n *node) waitForLogCount(t *testing.T, text string, before int, timeout ti
 	}
 	return ""
 }
+
+// ctrImages lists the references in the node's containerd (k8s.io
+// namespace) by name, leaving out the digest references the CRI adds.
+func (n *node) ctrImages(t *testing.T) []string {
+	t.Helper()
+	out, err := n.tool(n.crictlEnv(), toolTimeout, "ctr", "images", "ls", "-q")
+	if err != nil {
+		t.Fatalf("kedge ctr images ls: %v\n%s", err, out)
+	}
+	var refs []string
+	for _, line := range strings.Split(out, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.Contains(line, "@sha256:") && !strings.HasPrefix(line, "sha256:") {
+			refs = append(refs, line)
+		}
+	}
+	return refs
+}

@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/kedge-io/kedge/atomicfile"
@@ -237,14 +240,28 @@ func (c *Containerd) waitReady(ctx context.Context, exited <-chan struct{}) erro
 	}
 }
 
-// Ready reports whether containerd's socket accepts connections.
+// Ready reports whether containerd's CRI service answers. The socket
+// accepts connections before the CRI plugin has loaded its state, and a
+// kubelet started then exits with "server is not initialized yet".
 func (c *Containerd) Ready(ctx context.Context) error {
+	// A plain dial first: gRPC logs every failed connection attempt.
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "unix", c.cfg.Socket())
+	sock, err := d.DialContext(ctx, "unix", c.cfg.Socket())
 	if err != nil {
 		return fmt.Errorf("containerd socket: %w", err)
 	}
-	return conn.Close()
+	sock.Close()
+	conn, err := grpc.NewClient("unix://"+c.cfg.Socket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("containerd socket: %w", err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := runtimeapi.NewRuntimeServiceClient(conn).Version(ctx, &runtimeapi.VersionRequest{}); err != nil {
+		return fmt.Errorf("containerd CRI: %w", err)
+	}
+	return nil
 }
 
 // Stop ends supervision and sends containerd SIGTERM, then SIGKILL after

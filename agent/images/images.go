@@ -20,7 +20,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/kedge-io/kedge/atomicfile"
-	"github.com/kedge-io/kedge/residency"
 )
 
 // Importer feeds archives to the bundled ctr.
@@ -88,20 +87,6 @@ func (im *Importer) ImportFile(ctx context.Context, path string) error {
 // needs before it can start a pod.
 func (im *Importer) ImportBuiltin(ctx context.Context) error {
 	return im.importBytes(ctx, builtinName, "pause.tar", builtin)
-}
-
-// ImportEmbedded imports the zstd archive of every system image, built into
-// kedge by `make build` (-tags embedimages), so one file starts a complete
-// cluster offline. A kedge built without it has nothing to import.
-func (im *Importer) ImportEmbedded(ctx context.Context) error {
-	if len(embedded) == 0 {
-		klog.V(1).Info("this kedge has no system images built in")
-		return nil
-	}
-	// Tens of MB read once per start (digest, maybe import): give the
-	// pages back rather than carry them in the idle node's RSS.
-	defer residency.Release(embedded)
-	return im.importBytes(ctx, embeddedName, "kedge-images.tar.zst", embedded)
 }
 
 // importBytes imports an archive held in memory, keyed by its digest like
@@ -232,9 +217,6 @@ func (im *Importer) save(done map[string]string) error {
 	return nil
 }
 
-// builtinName and embeddedName name the built-in archives in logs and the
-// import record.
-const (
-	builtinName  = "pause image"
-	embeddedName = "system images"
-)
+// builtinName names the built-in pause archive in logs and the import
+// record.
+const builtinName = "pause image"

@@ -9,8 +9,9 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Loader imports the built-in images and the node's images dir once
-// containerd is up, as a component of the node's start sequence.
+// Loader imports the pause image and the node's images dir once
+// containerd is up, as a component of the node's start sequence. The
+// other built-in images are served by agent/imageserver, not imported.
 type Loader struct {
 	importer *Importer
 	dir      string
@@ -30,17 +31,13 @@ func (l *Loader) Init(context.Context) error {
 	return nil
 }
 
-// Start imports the pause image, without which no pod can start, then the
-// built-in system images and every archive of the images dir. A bad
-// archive among those is logged by name and skipped: it must not keep the
-// node from running what it has.
+// Start imports the pause image, without which no pod can start, then
+// every archive of the images dir. A bad archive among those is logged by
+// name and skipped: it must not keep the node from running what it has.
 func (l *Loader) Start(ctx context.Context) error {
 	begin := time.Now()
 	if err := l.importer.ImportBuiltin(ctx); err != nil {
 		return fmt.Errorf("importing the built-in pause image: %w", err)
-	}
-	if err := l.importer.ImportEmbedded(ctx); err != nil {
-		klog.Errorf("the built-in system images were not imported, the packaged components may not start: %v", err)
 	}
 	if err := l.importer.ImportDir(ctx, l.dir); err != nil {
 		klog.Errorf("some image archives in %s were not imported (see above); fix or remove them and restart, or use `kedge images import`", l.dir)
